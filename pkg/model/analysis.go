@@ -148,6 +148,11 @@ type Analysis struct {
 	OtherTraceLogs int // entries of other traces, ignored
 	DuplicateLogs  int // the same entry returned twice, dropped
 
+	// TopFinding is the sentence of the costliest finding (the gap with the
+	// most unaccounted time, else the longest gap, else the costliest
+	// retry); "" when there is none. Search tables show it per trace.
+	TopFinding string
+
 	// Notices are trace-level remarks for a person (e.g. trace-level logs).
 	Notices []string
 }
