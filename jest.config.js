@@ -1,0 +1,18 @@
+// force timezone to UTC to allow tests to work regardless of local timezone
+// generally used by snapshots, but can affect specific tests
+process.env.TZ = 'UTC';
+
+const base = require('./.config/jest.config');
+const swcTransform = base.transform['^.+\\.(t|j)sx?$'];
+
+module.exports = {
+  // Jest configuration provided by Grafana scaffolding
+  ...base,
+  transform: {
+    ...base.transform,
+    // d3-color (pulled in by @grafana/ui) ships only .mjs files, which the scaffold's
+    // transform pattern does not match; without this Jest fails with
+    // "Cannot use import statement outside a module".
+    '^.+\\.mjs$': swcTransform,
+  },
+};
