@@ -1,0 +1,123 @@
+package httpx
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+)
+
+// HTTPError is a non-2xx answer from Tempo or Loki. Callers branch on Status
+// (for example Tempo's 404 for an unknown trace); Error() says what is wrong
+// and what to do.
+type HTTPError struct {
+	// Upstream is "Tempo" or "Loki".
+	Upstream string
+	// SettingPrefix is "tempo" or "loki", for naming settings in messages.
+	SettingPrefix string
+	// URL is the request URL without credentials or query string.
+	URL string
+	// Status is the HTTP status code.
+	Status int
+	// Body is the upstream's (plain-text) answer, trimmed, at most 4 KiB.
+	Body string
+}
+
+// NoOrgID reports the answer Tempo and Loki give in multi-tenant mode when
+// no tenant header was sent: 401 "no org id".
+func (e *HTTPError) NoOrgID() bool {
+	return e.Status == http.StatusUnauthorized && strings.Contains(strings.ToLower(e.Body), "no org id")
+}
+
+func (e *HTTPError) Error() string {
+	said := e.said()
+	switch {
+	case e.NoOrgID():
+		return fmt.Sprintf("%s at %s runs multi-tenant and needs a tenant (HTTP 401%s); set the tenant id (tenantId) in the data source settings",
+			e.Upstream, e.URL, said)
+	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
+		return fmt.Sprintf("%s at %s refused the request (HTTP %d%s); check the token/tenant and the %s authentication in the data source settings",
+			e.Upstream, e.URL, e.Status, said, e.Upstream)
+	case e.Status == http.StatusNotFound:
+		return fmt.Sprintf("%s answered HTTP 404%s: this URL is not a %s API; check the %s URL (%sUrl) in the data source settings: it should be the %s base URL, e.g. %s",
+			e.URL, said, e.Upstream, e.Upstream, e.SettingPrefix, e.Upstream, exampleURL(e.Upstream))
+	case e.Status == http.StatusBadRequest:
+		if e.Body != "" {
+			return fmt.Sprintf("%s rejected the request: %s (HTTP 400 from %s)", e.Upstream, e.Body, e.URL)
+		}
+		return fmt.Sprintf("%s rejected the request to %s (HTTP 400)", e.Upstream, e.URL)
+	case e.Status == http.StatusTooManyRequests:
+		return fmt.Sprintf("%s at %s is rate-limiting requests (HTTP 429%s); try again later or narrow the time range", e.Upstream, e.URL, said)
+	case e.Status >= 500:
+		return fmt.Sprintf("%s at %s failed (HTTP %d%s); check that %s is healthy and try again", e.Upstream, e.URL, e.Status, said, e.Upstream)
+	default:
+		return fmt.Sprintf("%s at %s answered HTTP %d%s", e.Upstream, e.URL, e.Status, said)
+	}
+}
+
+func (e *HTTPError) said() string {
+	if e.Body == "" {
+		return ""
+	}
+	return ": " + e.Body
+}
+
+func exampleURL(upstream string) string {
+	if upstream == "Loki" {
+		return "http://loki:3100"
+	}
+	return "http://tempo:3200"
+}
+
+// transportError words a failure to get any answer at all. Everything here
+// is downstream (the network or the upstream), except a request the caller
+// built wrongly, which net/http reports before dialing.
+func (u *Upstream) transportError(ctx context.Context, err error) error {
+	where := u.BaseURL()
+	cause := err
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		// url.Error repeats the full URL (query included); keep only the cause.
+		cause = ue.Err
+	}
+	switch {
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		return backend.DownstreamErrorf("the request to %s at %s was cancelled", u.Name, where)
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return backend.DownstreamError(fmt.Errorf("%s at %s did not answer in time (%v); check that %s is healthy, raise timeoutSeconds in the data source settings or narrow the query: %w",
+			u.Name, where, cause, u.Name, ErrTimeout))
+	case isTLSVerify(err):
+		return backend.DownstreamErrorf("cannot verify the TLS certificate of %s at %s: %v; add its CA certificate (%sTlsCACert) or turn on skip TLS verify (%sTlsSkipVerify) in the data source settings",
+			u.Name, where, cause, u.SettingPrefix, u.SettingPrefix)
+	default:
+		return backend.DownstreamErrorf("cannot reach %s at %s: %v; check the %s URL (%sUrl) and that %s is running and reachable from Grafana",
+			u.Name, where, cause, u.Name, u.SettingPrefix, u.Name)
+	}
+}
+
+// ErrTimeout is wrapped by errors for requests that did not finish in time,
+// so callers and tests can recognise them with errors.Is.
+var ErrTimeout = errors.New("timeout")
+
+func isTimeout(err error) bool {
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return true
+	}
+	return false
+}
+
+func isTLSVerify(err error) bool {
+	var (
+		certErr      x509.CertificateInvalidError
+		authorityErr x509.UnknownAuthorityError
+		hostErr      x509.HostnameError
+	)
+	_, verifyErr := errors.AsType[*tls.CertificateVerificationError](err)
+	return verifyErr || errors.As(err, &certErr) || errors.As(err, &authorityErr) || errors.As(err, &hostErr)
+}

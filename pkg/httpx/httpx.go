@@ -1,0 +1,207 @@
+// Package httpx holds what Tracegap's two HTTP speakers, pkg/tempo and
+// pkg/loki, share: one GET with a body-size limit, and an error for every way
+// it can fail, worded for the person who reads it in Grafana and stamped with
+// its error source (downstream vs plugin) where the HTTP happens.
+package httpx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+)
+
+// DefaultMaxBodyBytes is the response size limit used when none is set: 512 MiB.
+const DefaultMaxBodyBytes int64 = 512 << 20
+
+// TenantHeader is the header Tempo and Loki read the tenant (org) id from.
+const TenantHeader = "X-Scope-OrgID"
+
+// Upstream is one HTTP API (Tempo or Loki) reached through an *http.Client
+// that already carries auth, TLS and timeouts.
+type Upstream struct {
+	// Name is the product name used in messages: "Tempo" or "Loki".
+	Name string
+	// SettingPrefix is the prefix of this upstream's setting keys ("tempo",
+	// "loki"), so messages can name the setting to change (lokiUrl, …).
+	SettingPrefix string
+	// LimitSetting names the setting that raises MaxBodyBytes (maxTraceMB, …).
+	LimitSetting string
+	// MaxBodyBytes caps a response body; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+
+	base    *url.URL
+	baseErr error
+	http    *http.Client
+	tenant  string
+}
+
+// NewUpstream builds an Upstream. A bad base URL is not reported here but by
+// every request, so constructors stay infallible; settings validation
+// catches it earlier in practice.
+func NewUpstream(name, settingPrefix, baseURL string, hc *http.Client, tenant string) *Upstream {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	u := &Upstream{Name: name, SettingPrefix: settingPrefix, http: hc, tenant: tenant}
+	u.base, u.baseErr = parseBase(baseURL)
+	if u.baseErr != nil {
+		u.baseErr = backend.DownstreamErrorf("the %s URL (%sUrl) %q is not a valid http(s) URL: %v; fix it in the data source settings",
+			name, settingPrefix, redactRaw(baseURL), u.baseErr)
+	}
+	return u
+}
+
+func parseBase(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, errors.New("it must start with http:// or https://")
+	}
+	if u.Host == "" {
+		return nil, errors.New("it has no host")
+	}
+	u.RawQuery, u.Fragment = "", ""
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// BaseURL returns the base URL without credentials, for messages.
+func (u *Upstream) BaseURL() string {
+	if u.base == nil {
+		return ""
+	}
+	return u.base.Redacted()
+}
+
+// HTTPClient returns the client requests go through (for Dispose).
+func (u *Upstream) HTTPClient() *http.Client { return u.http }
+
+// Response is a fully read 2xx answer.
+type Response struct {
+	// Status is the HTTP status code (2xx).
+	Status int
+	// Header holds the response headers.
+	Header http.Header
+	// Body holds the whole body, at most MaxBodyBytes.
+	Body []byte
+}
+
+// Get sends GET base+path?query with the given Accept header, extra headers
+// and the tenant header, reads the body up to the limit and returns it for a
+// 2xx answer. Every failure is an error that carries its source; a non-2xx
+// answer wraps an *HTTPError so callers can branch on the status.
+func (u *Upstream) Get(ctx context.Context, path string, query url.Values, accept string, header http.Header) (*Response, error) {
+	if u.baseErr != nil {
+		return nil, u.baseErr
+	}
+	target := *u.base
+	target.Path = u.base.Path + "/" + strings.TrimLeft(path, "/")
+	target.RawQuery = query.Encode()
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.String(), nil)
+	if err != nil {
+		return nil, backend.PluginErrorf("building the %s request for %s: %w", u.Name, path, err)
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	if u.tenant != "" {
+		req.Header.Set(TenantHeader, u.tenant)
+	}
+
+	resp, err := u.http.Do(req)
+	if err != nil {
+		return nil, u.transportError(ctx, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+
+	limit := u.MaxBodyBytes
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		// Error bodies are short plain text; never read more than needed to
+		// pass the upstream's own words on.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		he := &HTTPError{
+			Upstream:      u.Name,
+			SettingPrefix: u.SettingPrefix,
+			URL:           u.redactedPath(path),
+			Status:        resp.StatusCode,
+			Body:          strings.TrimSpace(string(body)),
+		}
+		return nil, backend.NewErrorWithSource(he, backend.ErrorSourceFromHTTPStatus(resp.StatusCode))
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, u.transportError(ctx, err)
+	}
+	if int64(len(body)) > limit {
+		return nil, backend.DownstreamError(&TooLargeError{Upstream: u.Name, URL: u.redactedPath(path), Limit: limit, Setting: u.LimitSetting})
+	}
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+}
+
+// maxErrorBody caps how much of an error body is kept: enough for any
+// Tempo/Loki message, small enough for a panel's error banner.
+const maxErrorBody = 4 << 10
+
+// redactedPath is base+path without credentials or query string: queries
+// can be long and say nothing the message does not already say.
+func (u *Upstream) redactedPath(path string) string {
+	return u.BaseURL() + "/" + strings.TrimLeft(path, "/")
+}
+
+func redactRaw(raw string) string {
+	if p, err := url.Parse(raw); err == nil {
+		return p.Redacted()
+	}
+	return "<unparsable>"
+}
+
+// TooLargeError reports a response body above the configured limit.
+type TooLargeError struct {
+	// Upstream is "Tempo" or "Loki".
+	Upstream string
+	// URL is the request URL without credentials or query.
+	URL string
+	// Limit is the limit in bytes.
+	Limit int64
+	// Setting names the setting that raises the limit.
+	Setting string
+}
+
+func (e *TooLargeError) Error() string {
+	msg := fmt.Sprintf("the %s response from %s is larger than the %s limit", e.Upstream, e.URL, formatBytes(e.Limit))
+	if e.Setting != "" {
+		msg += fmt.Sprintf("; raise %s in the data source settings or narrow the query", e.Setting)
+	} else {
+		msg += "; narrow the query"
+	}
+	return msg
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	default:
+		return fmt.Sprintf("%d bytes", n)
+	}
+}

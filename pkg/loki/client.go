@@ -1,0 +1,59 @@
+// Package loki speaks Grafana Loki's HTTP API: query_range (paged), labels,
+// health. It returns pkg/model values and errors that carry their source; it
+// knows nothing of Grafana's frames.
+package loki
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/tracegap/correlator/pkg/httpx"
+)
+
+// HTTPError is a non-2xx answer from Loki; use errors.As to read Status.
+type HTTPError = httpx.HTTPError
+
+// DefaultMaxBodyBytes is the response size limit when none is set (512 MiB).
+const DefaultMaxBodyBytes = httpx.DefaultMaxBodyBytes
+
+// Client talks to one Loki through an *http.Client that already carries
+// auth, TLS and timeouts (built by the SDK's httpclient from the settings).
+type Client struct {
+	up *httpx.Upstream
+}
+
+// Option changes a Client built by New.
+type Option func(*Client)
+
+// WithMaxBodyBytes caps each response body; larger answers are an error that
+// names the limit and the maxLogsMB setting. n <= 0 keeps the default.
+func WithMaxBodyBytes(n int64) Option {
+	return func(c *Client) { c.up.MaxBodyBytes = n }
+}
+
+// New returns a Client for the Loki at baseURL (e.g. http://loki:3100).
+// tenant, when not empty, is sent as X-Scope-OrgID. A nil hc means
+// http.DefaultClient. A malformed baseURL is reported by every request.
+func New(baseURL string, hc *http.Client, tenant string, opts ...Option) *Client {
+	c := &Client{up: httpx.NewUpstream("Loki", "loki", baseURL, hc, tenant)}
+	c.up.LimitSetting = "maxLogsMB"
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// BaseURL returns the Loki base URL without credentials.
+func (c *Client) BaseURL() string { return c.up.BaseURL() }
+
+// HTTPClient returns the underlying *http.Client (the plugin closes its idle
+// connections on Dispose).
+func (c *Client) HTTPClient() *http.Client { return c.up.HTTPClient() }
+
+// get sends GET path?query to Loki and returns the 2xx answer, fully read.
+// Non-2xx answers are errors wrapping *HTTPError (400 passes Loki's LogQL
+// message on); every error carries its source and says what to do.
+func (c *Client) get(ctx context.Context, path string, query url.Values, accept string, header http.Header) (*httpx.Response, error) {
+	return c.up.Get(ctx, path, query, accept, header)
+}
