@@ -1,0 +1,212 @@
+package frames
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/tracegap/correlator/pkg/model"
+)
+
+// Gaps builds the `gaps` table: one row per log-derived wait, in the
+// engine's order (span start, span id, gap start). outsideTimerMs is null
+// when the line after the gap states no duration.
+func Gaps(a *model.Analysis, o Options) *data.Frame {
+	var gaps []model.Gap
+	if a != nil {
+		gaps = a.Gaps
+	}
+	n := len(gaps)
+	var (
+		traceID, spanID, svc, op, from, to = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		start, end                         = make([]time.Time, n), make([]time.Time, n)
+		gap, inCallees, unaccounted        = make([]float64, n), make([]float64, n), make([]float64, n)
+		before, after                      = make([]float64, n), make([]float64, n)
+		outside                            = make([]*float64, n)
+		callees, concurrent, sentence      = make([]string, n), make([]string, n), make([]string, n)
+	)
+	for i := range gaps {
+		g := &gaps[i]
+		s := spanAt(a, g.SpanIndex)
+		traceID[i], spanID[i], svc[i], op[i] = traceIDOf(a), g.SpanID, s.ServiceName, s.Name
+		from[i], to[i] = g.FromMessage, g.ToMessage
+		start[i], end[i] = g.Start, g.End
+		gap[i], inCallees[i], unaccounted[i] = ms(g.Duration()), ms(g.InCallees), ms(g.Unaccounted)
+		before[i], after[i] = ms(g.BeforeCallee), ms(g.AfterCallee)
+		if g.HasStated {
+			v := ms(g.OutsideTimer)
+			outside[i] = &v
+		}
+		callees[i], concurrent[i] = describeOverlaps(g.Callees), describeOverlaps(g.Concurrent)
+		sentence[i] = g.Sentence
+	}
+	return o.newFrame("gaps",
+		linkField(data.NewField("traceID", nil, traceID), o.Link.traceIDLinks()),
+		linkField(data.NewField("spanID", nil, spanID), o.Link.spanIDLinks("")),
+		data.NewField("serviceName", nil, svc),
+		data.NewField("operationName", nil, op),
+		data.NewField("fromMessage", nil, from),
+		data.NewField("toMessage", nil, to),
+		data.NewField("start", nil, start),
+		data.NewField("end", nil, end),
+		msField("gapMs", gap),
+		msField("inCalleesMs", inCallees),
+		msField("unaccountedMs", unaccounted),
+		msField("beforeCalleeMs", before),
+		msField("afterCalleeMs", after),
+		msField("outsideTimerMs", outside),
+		data.NewField("callees", nil, callees),
+		data.NewField("concurrent", nil, concurrent),
+		data.NewField("sentence", nil, sentence),
+	)
+}
+
+// Retries builds the `retries` table: one row per retry group, in the
+// engine's order.
+func Retries(a *model.Analysis, o Options) *data.Frame {
+	var retries []model.Retry
+	if a != nil {
+		retries = a.Retries
+	}
+	n := len(retries)
+	var (
+		traceID, spanID, svc, op, source = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		count                            = make([]int64, n)
+		cost                             = make([]float64, n)
+		outcome, message, sentence       = make([]string, n), make([]string, n), make([]string, n)
+	)
+	for i := range retries {
+		r := &retries[i]
+		s := spanAt(a, r.SpanIndex)
+		traceID[i], spanID[i], svc[i], op[i] = traceIDOf(a), r.SpanID, s.ServiceName, s.Name
+		source[i], count[i], cost[i] = string(r.Source), int64(r.Count), ms(r.Cost)
+		outcome[i], message[i], sentence[i] = string(r.Outcome), r.Message, r.Sentence
+	}
+	return o.newFrame("retries",
+		linkField(data.NewField("traceID", nil, traceID), o.Link.traceIDLinks()),
+		linkField(data.NewField("spanID", nil, spanID), o.Link.spanIDLinks("")),
+		data.NewField("serviceName", nil, svc),
+		data.NewField("operationName", nil, op),
+		data.NewField("source", nil, source),
+		data.NewField("retries", nil, count),
+		msField("costMs", cost),
+		data.NewField("outcome", nil, outcome),
+		data.NewField("message", nil, message),
+		data.NewField("sentence", nil, sentence),
+	)
+}
+
+// Spans builds the `spans` table: one row per span with its figures,
+// ordered by start time (then span id). networkMs is null for spans
+// without measured network time.
+func Spans(a *model.Analysis, o Options) *data.Frame {
+	var spans []model.Span
+	if a != nil && a.Trace != nil {
+		spans = a.Trace.Spans
+	}
+	n := len(spans)
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(x, y int) bool {
+		sx, sy := &spans[order[x]], &spans[order[y]]
+		if !sx.Start.Equal(sy.Start) {
+			return sx.Start.Before(sy.Start)
+		}
+		return sx.SpanID < sy.SpanID
+	})
+	var (
+		spanID, svc, op             = make([]string, n), make([]string, n), make([]string, n)
+		start                       = make([]time.Time, n)
+		duration, self, wait, unacc = make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+		critical                    = make([]bool, n)
+		logCount, retries           = make([]int64, n), make([]int64, n)
+		network                     = make([]*float64, n)
+	)
+	for row, i := range order {
+		s := &spans[i]
+		var fig model.SpanFigures
+		if i < len(a.Figures) {
+			fig = a.Figures[i]
+		}
+		spanID[row], svc[row], op[row], start[row] = s.SpanID, s.ServiceName, s.Name, s.Start
+		duration[row], self[row], wait[row], unacc[row] = ms(s.Duration()), ms(fig.SelfTime), ms(fig.Wait), ms(fig.Unaccounted)
+		critical[row], logCount[row], retries[row] = fig.OnCriticalPath, int64(fig.LogCount), int64(fig.Retries)
+		if fig.HasNetwork {
+			v := ms(fig.Network)
+			network[row] = &v
+		}
+	}
+	return o.newFrame("spans",
+		linkField(data.NewField("spanID", nil, spanID), o.Link.spanIDLinks(traceIDOf(a))),
+		data.NewField("serviceName", nil, svc),
+		data.NewField("operationName", nil, op),
+		data.NewField("start", nil, start),
+		msField("durationMs", duration),
+		msField("selfTimeMs", self),
+		data.NewField("onCriticalPath", nil, critical),
+		data.NewField("logCount", nil, logCount),
+		msField("waitMs", wait),
+		msField("unaccountedMs", unacc),
+		msField("networkMs", network),
+		data.NewField("retries", nil, retries),
+	)
+}
+
+// msField is a field of milliseconds, with the unit set so panels show
+// "400 ms" and scale to seconds on their own.
+func msField(name string, values any) *data.Field {
+	return data.NewField(name, nil, values).SetConfig(&data.FieldConfig{Unit: "ms"})
+}
+
+var noSpan model.Span
+
+// spanAt is span i of the analysis, or an empty span when i is out of range.
+func spanAt(a *model.Analysis, i int) *model.Span {
+	if a == nil || a.Trace == nil || i < 0 || i >= len(a.Trace.Spans) {
+		return &noSpan
+	}
+	return &a.Trace.Spans[i]
+}
+
+func traceIDOf(a *model.Analysis) string {
+	if a == nil || a.Trace == nil {
+		return ""
+	}
+	return a.Trace.TraceID
+}
+
+// describeOverlaps names spans with their overlap for a table cell:
+// "data-aggregator-b GET /data/aggregator-b (400 ms), …".
+func describeOverlaps(os []model.SpanOverlap) string {
+	if len(os) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for i, o := range os {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		name := strings.TrimSpace(o.ServiceName + " " + o.Operation)
+		if name == "" {
+			name = o.SpanID
+		}
+		b.WriteString(name)
+		b.WriteString(" (")
+		b.WriteString(formatMs(o.Overlap))
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// formatMs writes a duration in milliseconds to the microsecond, without
+// trailing zeros: "400 ms", "0.25 ms".
+func formatMs(d time.Duration) string {
+	v := math.Round(ms(d)*1000) / 1000
+	return strconv.FormatFloat(v, 'f', -1, 64) + " ms"
+}
