@@ -1,26 +1,105 @@
-import { DataSourceInstanceSettings, CoreApp, ScopedVars } from '@grafana/data';
+import {
+  AnnotationSupport,
+  CoreApp,
+  DataSourceInstanceSettings,
+  LegacyMetricFindQueryOptions,
+  MetricFindValue,
+  ScopedVars,
+} from '@grafana/data';
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 
-import { MyQuery, MyDataSourceOptions, DEFAULT_QUERY } from './types';
+import {
+  DEFAULT_ANNOTATION_QUERY,
+  DEFAULT_GROUP_BY,
+  DEFAULT_LIMIT,
+  DEFAULT_QUERY,
+  DEFAULT_QUERY_TYPE,
+  TracegapOptions,
+  TracegapQuery,
+} from './types';
 
-export class DataSource extends DataSourceWithBackend<MyQuery, MyDataSourceOptions> {
-  constructor(instanceSettings: DataSourceInstanceSettings<MyDataSourceOptions>) {
+/** Variable queries the data source answers, each backed by one backend resource. */
+export const VARIABLE_QUERIES: Record<string, { resource: string; description: string }> = {
+  'services()': { resource: 'services', description: "Tempo's service names" },
+  'labels()': { resource: 'labels', description: "Loki's label names" },
+};
+
+/** The Tracegap data source: queries run in the Go backend; this class prepares them. */
+export class DataSource extends DataSourceWithBackend<TracegapQuery, TracegapOptions> {
+  /** The instance's settings, used by the query editor for placeholders. */
+  readonly settings: TracegapOptions;
+
+  /**
+   * Annotation queries use the standard editor (our QueryEditor) and start as
+   * queryType 'annotations', whose frames Grafana turns into events.
+   */
+  annotations: AnnotationSupport<TracegapQuery> = {
+    getDefaultQuery: () => DEFAULT_ANNOTATION_QUERY,
+  };
+
+  constructor(instanceSettings: DataSourceInstanceSettings<TracegapOptions>) {
     super(instanceSettings);
+    this.settings = instanceSettings.jsonData ?? {};
   }
 
-  getDefaultQuery(_: CoreApp): Partial<MyQuery> {
+  getDefaultQuery(_: CoreApp): Partial<TracegapQuery> {
     return DEFAULT_QUERY;
   }
 
-  applyTemplateVariables(query: MyQuery, scopedVars: ScopedVars) {
+  applyTemplateVariables(query: TracegapQuery, scopedVars: ScopedVars): TracegapQuery {
+    const templateSrv = getTemplateSrv();
+    const replace = (value: string | undefined) =>
+      value === undefined ? undefined : templateSrv.replace(value, scopedVars);
     return {
       ...query,
-      queryText: getTemplateSrv().replace(query.queryText, scopedVars),
+      // Trace ids are pasted from logs and URLs; stray spaces would make Tempo reject them.
+      traceId: replace(query.traceId)?.trim(),
+      logSelector: replace(query.logSelector),
+      query: replace(query.query),
     };
   }
 
-  filterQuery(query: MyQuery): boolean {
-    // if no query has been provided, prevent the query from being executed
-    return !!query.queryText;
+  filterQuery(query: TracegapQuery): boolean {
+    if (query.hide) {
+      return false;
+    }
+    if ((query.queryType ?? DEFAULT_QUERY_TYPE) === 'trace') {
+      // A trace query without an id would only come back as an error; skip it
+      // quietly, as while the user is still typing one.
+      return !!query.traceId?.trim();
+    }
+    return true;
+  }
+
+  async metricFindQuery(
+    query: string | { query?: string },
+    options?: LegacyMetricFindQueryOptions
+  ): Promise<MetricFindValue[]> {
+    const text = (typeof query === 'string' ? query : (query?.query ?? '')).trim();
+    const known = VARIABLE_QUERIES[text];
+    if (!known) {
+      const supported = Object.keys(VARIABLE_QUERIES).join(' or ');
+      throw new Error(`Unknown variable query "${text}": use ${supported}`);
+    }
+    // The backend may use the dashboard's time range to bound its lookup (Tempo
+    // and Loki only look at recent data when given none); in milliseconds.
+    const params = options?.range ? { from: options.range.from.valueOf(), to: options.range.to.valueOf() } : undefined;
+    const names = await this.getResource<string[]>(known.resource, params);
+    return (names ?? []).map((text) => ({ text, value: text }));
+  }
+
+  getQueryDisplayText(query: TracegapQuery): string {
+    switch (query.queryType ?? DEFAULT_QUERY_TYPE) {
+      case 'trace':
+        return `Trace ${query.traceId || '(no trace ID)'}`;
+      case 'search':
+        return `Search ${query.query || '{}'} (limit ${query.limit ?? DEFAULT_LIMIT})`;
+      case 'waitMetrics':
+        return `Wait metrics ${query.query || '{}'} by ${(query.groupBy ?? DEFAULT_GROUP_BY).replace('_', ' and ')}`;
+      case 'annotations':
+        return `Annotations ${query.query || '{}'}`;
+      default:
+        return `Unknown query type ${query.queryType}`;
+    }
   }
 }

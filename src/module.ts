@@ -1,9 +1,13 @@
 import { DataSourcePlugin } from '@grafana/data';
-import { DataSource } from './datasource';
+
 import { ConfigEditor } from './components/ConfigEditor';
 import { QueryEditor } from './components/QueryEditor';
-import { MyQuery, MyDataSourceOptions } from './types';
+import { DataSource } from './datasource';
+import { TracegapOptions, TracegapQuery, TracegapSecureJsonData } from './types';
 
-export const plugin = new DataSourcePlugin<DataSource, MyQuery, MyDataSourceOptions>(DataSource)
+/** The plugin Grafana loads: the data source class and its two editors. */
+export const plugin = new DataSourcePlugin<DataSource, TracegapQuery, TracegapOptions, TracegapSecureJsonData>(
+  DataSource
+)
   .setConfigEditor(ConfigEditor)
   .setQueryEditor(QueryEditor);

@@ -1,34 +1,138 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-export interface MyQuery extends DataQuery {
-  queryText?: string;
-  constant: number;
+// The query and settings shapes below are mirrored by hand in the Go backend
+// (pkg/plugin for queries, pkg/settings for jsonData/secureJsonData): a field
+// renamed here must be renamed there, and its JSON name kept stable because
+// saved dashboards and provisioning files store it.
+
+/** Query types, in the order the query editor offers them. */
+export const QUERY_TYPES = ['trace', 'search', 'waitMetrics', 'annotations'] as const;
+
+/** What a query asks the backend for. */
+export type QueryType = (typeof QUERY_TYPES)[number];
+
+/** Ways a wait-metrics query can split its series. */
+export const GROUP_BYS = ['service', 'service_operation'] as const;
+
+/** How a wait-metrics query splits its series. */
+export type GroupBy = (typeof GROUP_BYS)[number];
+
+/** One Tracegap query, as stored in dashboards and sent to the backend. */
+export interface TracegapQuery extends DataQuery {
+  queryType: QueryType;
+  /** Trace to explain (trace queries); hex or a template variable. */
+  traceId?: string;
+  /** Override of the data source's minimum gap, in milliseconds. */
+  minGapMs?: number;
+  /** Override of the data source's LogQL stream selector. */
+  logSelector?: string;
+  /** TraceQL for search, waitMetrics and annotations queries. */
+  query?: string;
+  /** Maximum number of traces a TraceQL query analyses. */
+  limit?: number;
+  /** Series split for waitMetrics queries. */
+  groupBy?: GroupBy;
 }
 
-export const DEFAULT_QUERY: Partial<MyQuery> = {
-  constant: 6.5,
+/** Query type a new query starts with. */
+export const DEFAULT_QUERY_TYPE: QueryType = 'trace';
+
+/** What a new query starts as. */
+export const DEFAULT_QUERY: Partial<TracegapQuery> = {
+  queryType: DEFAULT_QUERY_TYPE,
 };
 
-export interface DataPoint {
-  Time: number;
-  Value: number;
-}
+/** What a new annotation query starts as (issue 10: annotations use their own query type). */
+export const DEFAULT_ANNOTATION_QUERY: Partial<TracegapQuery> = {
+  queryType: 'annotations',
+};
 
-export interface DataSourceResponse {
-  datapoints: DataPoint[];
+/** Traces a TraceQL query analyses when the query sets no limit. */
+export const DEFAULT_LIMIT = 20;
+
+/** Series split when a waitMetrics query sets none. */
+export const DEFAULT_GROUP_BY: GroupBy = 'service';
+
+/** How the backend authenticates to Tempo or Loki. */
+export type AuthMethod = 'none' | 'basic' | 'bearer';
+
+/** How the backend asks Loki for a trace's logs. */
+export type LogQueryMode = 'auto' | 'line' | 'metadata';
+
+/** One tag mapping of Grafana's trace-to-logs settings. */
+export interface TraceToLogsTag {
+  key: string;
+  value?: string;
 }
 
 /**
- * These are options configured for each DataSource instance
+ * Grafana's own trace-to-logs settings (the same shape the Tempo data source
+ * stores), read by Grafana's trace view to link spans to a Loki data source.
  */
-export interface MyDataSourceOptions extends DataSourceJsonData {
-  path?: string;
+export interface TraceToLogsOptionsV2 {
+  datasourceUid?: string;
+  spanStartTimeShift?: string;
+  spanEndTimeShift?: string;
+  filterByTraceID?: boolean;
+  filterBySpanID?: boolean;
+  customQuery?: boolean;
+  query?: string;
+  tags?: TraceToLogsTag[];
 }
 
-/**
- * Value that is used in the backend, but never sent over HTTP to the frontend
- */
-export interface MySecureJsonData {
-  apiKey?: string;
+/** Settings of one data source instance (jsonData); absent fields take the defaults below. */
+export interface TracegapOptions extends DataSourceJsonData {
+  tempoUrl?: string;
+  lokiUrl?: string;
+  /** Sent as X-Scope-OrgID to both Tempo and Loki when set. */
+  tenantId?: string;
+  tempoAuth?: AuthMethod;
+  lokiAuth?: AuthMethod;
+  tempoUser?: string;
+  lokiUser?: string;
+  tempoTlsSkipVerify?: boolean;
+  lokiTlsSkipVerify?: boolean;
+  timeoutSeconds?: number;
+  logSelector?: string;
+  logQueryMode?: LogQueryMode;
+  minGapMs?: number;
+  /** Regular expression (RE2, matched case-insensitively) that marks a log line as a retry. */
+  retryPattern?: string;
+  traceIdFields?: string[];
+  spanIdFields?: string[];
+  lokiMarginSeconds?: number;
+  lokiMaxLines?: number;
+  maxLinesPerSpan?: number;
+  tempoConcurrency?: number;
+  tracesToLogsV2?: TraceToLogsOptionsV2;
 }
+
+/** Secrets; Grafana stores them encrypted and only the backend ever sees them. */
+export interface TracegapSecureJsonData {
+  tempoToken?: string;
+  lokiToken?: string;
+  tempoPassword?: string;
+  lokiPassword?: string;
+  tempoTlsCACert?: string;
+  lokiTlsCACert?: string;
+}
+
+/** The defaults the backend applies to absent settings; the editors show them as placeholders. */
+export const DEFAULT_SETTINGS = {
+  auth: 'none' as AuthMethod,
+  timeoutSeconds: 30,
+  logSelector: '{service_name=~".+"}',
+  logQueryMode: 'auto' as LogQueryMode,
+  minGapMs: 100,
+  retryPattern: 'retrying|will retry|attempt \\d+ failed',
+  traceIdFields: ['trace_id', 'traceId', 'traceID'],
+  spanIdFields: ['span_id', 'spanId', 'spanID'],
+  lokiMarginSeconds: 5,
+  lokiMaxLines: 50000,
+  maxLinesPerSpan: 100,
+  tempoConcurrency: 8,
+} as const;
+
+/** The two backends a data source talks to; used to build their settings keys. */
+export type Backend = 'tempo' | 'loki';

@@ -1,71 +1,40 @@
-import React, { ChangeEvent } from 'react';
-import { InlineField, Input, SecretInput } from '@grafana/ui';
+import React from 'react';
 import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
-import { MyDataSourceOptions, MySecureJsonData } from '../types';
+import { Field, FieldSet, Input } from '@grafana/ui';
 
-interface Props extends DataSourcePluginOptionsEditorProps<MyDataSourceOptions, MySecureJsonData> {}
+import { ConfigEditorSelectors as S } from '../selectors';
+import { TracegapOptions, TracegapSecureJsonData } from '../types';
+import { CorrelationSettings } from './CorrelationSettings';
+import { EndpointSettings } from './EndpointSettings';
+import { withJsonData } from './options';
+import { TraceToLogsSettings } from './TraceToLogsSettings';
 
-export function ConfigEditor(props: Props) {
-  const { onOptionsChange, options } = props;
-  const { jsonData, secureJsonFields, secureJsonData } = options;
+type Props = DataSourcePluginOptionsEditorProps<TracegapOptions, TracegapSecureJsonData>;
 
-  const onPathChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onOptionsChange({
-      ...options,
-      jsonData: {
-        ...jsonData,
-        path: event.target.value,
-      },
-    });
-  };
-
-  // Secure field (only sent to the backend)
-  const onAPIKeyChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onOptionsChange({
-      ...options,
-      secureJsonData: {
-        apiKey: event.target.value,
-      },
-    });
-  };
-
-  const onResetAPIKey = () => {
-    onOptionsChange({
-      ...options,
-      secureJsonFields: {
-        ...options.secureJsonFields,
-        apiKey: false,
-      },
-      secureJsonData: {
-        ...options.secureJsonData,
-        apiKey: '',
-      },
-    });
-  };
-
+/** The data source settings page: where Tempo and Loki are, and how their data is joined. */
+export function ConfigEditor({ options, onOptionsChange }: Props) {
   return (
     <>
-      <InlineField label="Path" labelWidth={14} interactive tooltip={'Json field returned to frontend'}>
-        <Input
-          id="config-editor-path"
-          onChange={onPathChange}
-          value={jsonData.path}
-          placeholder="Enter the path, e.g. /api/v1"
-          width={40}
-        />
-      </InlineField>
-      <InlineField label="API Key" labelWidth={14} interactive tooltip={'Secure json field (backend only)'}>
-        <SecretInput
-          required
-          id="config-editor-api-key"
-          isConfigured={secureJsonFields.apiKey}
-          value={secureJsonData?.apiKey}
-          placeholder="Enter your API key"
-          width={40}
-          onReset={onResetAPIKey}
-          onChange={onAPIKeyChange}
-        />
-      </InlineField>
+      <EndpointSettings backend="tempo" options={options} onOptionsChange={onOptionsChange} />
+      <EndpointSettings backend="loki" options={options} onOptionsChange={onOptionsChange} />
+
+      <FieldSet label="Tenant">
+        <Field
+          label={S.tenantId.label}
+          description="Sent as X-Scope-OrgID to both Tempo and Loki. Leave empty when they run without multi-tenancy."
+        >
+          <Input
+            id={S.tenantId.id}
+            value={options.jsonData.tenantId ?? ''}
+            placeholder="e.g. tenant-a"
+            width={40}
+            onChange={(e) => onOptionsChange(withJsonData(options, { tenantId: e.currentTarget.value }))}
+          />
+        </Field>
+      </FieldSet>
+
+      <CorrelationSettings options={options} onOptionsChange={onOptionsChange} />
+      <TraceToLogsSettings options={options} onOptionsChange={onOptionsChange} />
     </>
   );
 }

@@ -1,45 +1,222 @@
-import React, { ChangeEvent } from 'react';
-import { InlineField, Input, Stack } from '@grafana/ui';
-import { QueryEditorProps } from '@grafana/data';
+import React, { ChangeEvent, KeyboardEvent } from 'react';
+import { QueryEditorProps, SelectableValue } from '@grafana/data';
+import { InlineField, InlineFieldRow, Input, RadioButtonGroup, Stack, Text } from '@grafana/ui';
+
 import { DataSource } from '../datasource';
-import { MyDataSourceOptions, MyQuery } from '../types';
+import { QueryEditorSelectors as S } from '../selectors';
+import {
+  DEFAULT_GROUP_BY,
+  DEFAULT_LIMIT,
+  DEFAULT_QUERY_TYPE,
+  DEFAULT_SETTINGS,
+  GroupBy,
+  QUERY_TYPES,
+  QueryType,
+  TracegapOptions,
+  TracegapQuery,
+} from '../types';
+import { validateLogSelector, validatePositiveInteger, validateTraceId } from '../validation';
 
-type Props = QueryEditorProps<DataSource, MyQuery, MyDataSourceOptions>;
+type Props = QueryEditorProps<DataSource, TracegapQuery, TracegapOptions>;
 
-export function QueryEditor({ query, onChange, onRunQuery }: Props) {
-  const onQueryTextChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onChange({ ...query, queryText: event.target.value });
+const queryTypeOptions: Record<QueryType, SelectableValue<QueryType>> = {
+  trace: { label: 'Trace', description: 'Explain one trace: its waits, unaccounted time and retries' },
+  search: { label: 'Search', description: 'Find traces with TraceQL and summarise what slowed each one' },
+  waitMetrics: { label: 'Wait metrics', description: 'Time series of wait time found in the traces TraceQL matches' },
+  annotations: { label: 'Annotations', description: 'Mark retries and long waits of matching traces on graphs' },
+};
+
+const groupByOptions: Array<SelectableValue<GroupBy>> = [
+  { label: 'Service', value: 'service' },
+  { label: 'Service and operation', value: 'service_operation' },
+];
+
+const labelWidth = 16;
+
+/** Edits one Tracegap query; text fields run the query when they lose focus or on Enter. */
+export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) {
+  const queryType = query.queryType ?? DEFAULT_QUERY_TYPE;
+  const settings = datasource?.settings ?? {};
+  // Several queries (A, B, ...) share a page, so ids carry the refId.
+  const id = (base: string) => `${base}-${query.refId}`;
+
+  const traceIdError = validateTraceId(query.traceId);
+  const limitError = validatePositiveInteger(query.limit);
+  const minGapError = validatePositiveInteger(query.minGapMs);
+  const logSelectorError = validateLogSelector(query.logSelector);
+  const isValid = !traceIdError && !limitError && !minGapError && !logSelectorError;
+
+  const run = () => {
+    if (isValid) {
+      onRunQuery();
+    }
+  };
+  const runOnEnter = (e: KeyboardEvent<HTMLInputElement>) => {
+    if (e.key === 'Enter') {
+      run();
+    }
   };
 
-  const onConstantChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onChange({ ...query, constant: parseFloat(event.target.value) });
-    // executes the query
+  const onText = (key: 'traceId' | 'query' | 'logSelector') => (e: ChangeEvent<HTMLInputElement>) => {
+    onChange({ ...query, [key]: e.currentTarget.value });
+  };
+  const onNumber = (key: 'limit' | 'minGapMs') => (e: ChangeEvent<HTMLInputElement>) => {
+    const raw = e.currentTarget.value;
+    onChange({ ...query, [key]: raw === '' ? undefined : Number(raw) });
+  };
+  // Choices apply at once, so they also run the query (a text field waits for blur or Enter).
+  const onQueryType = (value: QueryType) => {
+    onChange({ ...query, queryType: value });
+    onRunQuery();
+  };
+  const onGroupBy = (value: GroupBy) => {
+    onChange({ ...query, groupBy: value });
     onRunQuery();
   };
 
-  const { queryText, constant } = query;
+  const usesTraceQL = queryType !== 'trace';
 
   return (
-    <Stack gap={0}>
-      <InlineField label="Constant">
-        <Input
-          id="query-editor-constant"
-          onChange={onConstantChange}
-          value={constant}
-          width={8}
-          type="number"
-          step="0.1"
-        />
-      </InlineField>
-      <InlineField label="Query Text" labelWidth={16} tooltip="Not used yet">
-        <Input
-          id="query-editor-query-text"
-          onChange={onQueryTextChange}
-          value={queryText || ''}
-          required
-          placeholder="Enter a query"
-        />
-      </InlineField>
+    <Stack direction="column" gap={1}>
+      <InlineFieldRow>
+        <InlineField
+          label={S.queryType.label}
+          labelWidth={labelWidth}
+          tooltip={queryTypeOptions[queryType].description}
+        >
+          <RadioButtonGroup<QueryType>
+            aria-label={S.queryType.label}
+            options={QUERY_TYPES.map((value) => ({ value, ...queryTypeOptions[value] }))}
+            value={queryType}
+            onChange={onQueryType}
+          />
+        </InlineField>
+      </InlineFieldRow>
+
+      {queryType === 'trace' && (
+        <InlineFieldRow>
+          <InlineField
+            label={S.traceId.label}
+            labelWidth={labelWidth}
+            grow
+            invalid={!!traceIdError}
+            error={traceIdError}
+            tooltip="The trace to explain: hex as shown by Tempo, or a dashboard variable such as $traceId"
+          >
+            <Input
+              id={id(S.traceId.id)}
+              value={query.traceId ?? ''}
+              placeholder="e.g. 0af7651916cd43dd8448eb211c80319c or $traceId"
+              onChange={onText('traceId')}
+              onBlur={run}
+              onKeyDown={runOnEnter}
+            />
+          </InlineField>
+        </InlineFieldRow>
+      )}
+
+      {usesTraceQL && (
+        <InlineFieldRow>
+          <InlineField
+            label={S.query.label}
+            labelWidth={labelWidth}
+            grow
+            tooltip="Which traces to analyse; leave empty for all traces in the time range"
+          >
+            <Input
+              id={id(S.query.id)}
+              value={query.query ?? ''}
+              placeholder='e.g. {resource.service.name="widget-service" && duration > 500ms}'
+              onChange={onText('query')}
+              onBlur={run}
+              onKeyDown={runOnEnter}
+            />
+          </InlineField>
+          <InlineField
+            label={S.limit.label}
+            invalid={!!limitError}
+            error={limitError}
+            tooltip="How many of the matching traces to fetch and analyse"
+          >
+            <Input
+              id={id(S.limit.id)}
+              type="number"
+              min={1}
+              width={10}
+              value={query.limit ?? ''}
+              placeholder={String(DEFAULT_LIMIT)}
+              onChange={onNumber('limit')}
+              onBlur={run}
+              onKeyDown={runOnEnter}
+            />
+          </InlineField>
+        </InlineFieldRow>
+      )}
+
+      {queryType === 'waitMetrics' && (
+        <InlineFieldRow>
+          <InlineField
+            label={S.groupBy.label}
+            labelWidth={labelWidth}
+            tooltip="One series per service, or per service and operation"
+          >
+            <RadioButtonGroup<GroupBy>
+              aria-label={S.groupBy.label}
+              options={groupByOptions}
+              value={query.groupBy ?? DEFAULT_GROUP_BY}
+              onChange={onGroupBy}
+            />
+          </InlineField>
+        </InlineFieldRow>
+      )}
+
+      <InlineFieldRow>
+        <InlineField
+          label={S.minGapMs.label}
+          labelWidth={labelWidth}
+          invalid={!!minGapError}
+          error={minGapError}
+          tooltip="Only silences in a span's logs at least this long count as waits. Empty uses the data source setting."
+        >
+          <Input
+            id={id(S.minGapMs.id)}
+            type="number"
+            min={1}
+            width={12}
+            value={query.minGapMs ?? ''}
+            placeholder={String(settings.minGapMs ?? DEFAULT_SETTINGS.minGapMs)}
+            onChange={onNumber('minGapMs')}
+            onBlur={run}
+            onKeyDown={runOnEnter}
+          />
+        </InlineField>
+        <InlineField
+          label={S.logSelector.label}
+          grow
+          invalid={!!logSelectorError}
+          error={logSelectorError}
+          tooltip="LogQL stream selector for the logs to join. Empty uses the data source setting."
+        >
+          <Input
+            id={id(S.logSelector.id)}
+            value={query.logSelector ?? ''}
+            placeholder={settings.logSelector || DEFAULT_SETTINGS.logSelector}
+            onChange={onText('logSelector')}
+            onBlur={run}
+            onKeyDown={runOnEnter}
+          />
+        </InlineField>
+      </InlineFieldRow>
+
+      {queryType === 'trace' && !query.traceId?.trim() && (
+        <div data-testid={S.emptyState.testId}>
+          <Text color="secondary" element="p">
+            Paste a trace ID to see where its time went: the waits its logs reveal, how much of each wait its child
+            spans explain, and its retries. To find slow traces first, choose Search and enter TraceQL such as{' '}
+            <code>{'{duration > 1s}'}</code>.
+          </Text>
+        </div>
+      )}
     </Stack>
   );
 }

@@ -1,0 +1,169 @@
+import React from 'react';
+import { SelectableValue } from '@grafana/data';
+import { Field, FieldSet, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
+
+import { ConfigEditorSelectors } from '../selectors';
+import { DEFAULT_SETTINGS, LogQueryMode, TracegapOptions } from '../types';
+import { validateLogSelector, validateNonNegativeInteger, validatePositiveInteger, validateRegex } from '../validation';
+import { parseNumberInput, Settings, withJsonData } from './options';
+
+const S = ConfigEditorSelectors.correlation;
+
+const modeOptions: Array<SelectableValue<LogQueryMode>> = [
+  {
+    label: 'Auto',
+    value: 'auto',
+    description: 'Filter on structured metadata when Loki has it, else on the line text',
+  },
+  { label: 'Line filter', value: 'line', description: 'Find lines that contain the trace ID (|= "<trace id>")' },
+  {
+    label: 'Structured metadata',
+    value: 'metadata',
+    description: 'Filter on the trace ID field in structured metadata (| trace_id="<trace id>")',
+  },
+];
+
+type NumberKey =
+  'minGapMs' | 'lokiMaxLines' | 'maxLinesPerSpan' | 'lokiMarginSeconds' | 'timeoutSeconds' | 'tempoConcurrency';
+
+// One row per numeric setting: what it means, and which check applies.
+const numberFields: Array<{
+  key: NumberKey;
+  description: string;
+  validate: (value: number | undefined) => string | undefined;
+}> = [
+  {
+    key: 'minGapMs',
+    description: "Silences in a span's logs shorter than this are not reported as waits.",
+    validate: validatePositiveInteger,
+  },
+  {
+    key: 'lokiMaxLines',
+    description: 'Upper bound on the log lines read for one trace (Loki is paged by time to reach it).',
+    validate: validatePositiveInteger,
+  },
+  {
+    key: 'maxLinesPerSpan',
+    description: "Log lines attached to each span's events in the trace view; findings still use all lines.",
+    validate: validatePositiveInteger,
+  },
+  {
+    key: 'lokiMarginSeconds',
+    description: 'Widens the log time range around the trace, for clocks that disagree and late log lines.',
+    validate: validateNonNegativeInteger,
+  },
+  {
+    key: 'timeoutSeconds',
+    description: 'Time allowed for each request to Tempo or Loki.',
+    validate: validatePositiveInteger,
+  },
+  {
+    key: 'tempoConcurrency',
+    description: 'Traces fetched from Tempo at the same time by search, wait metrics and annotation queries.',
+    validate: validatePositiveInteger,
+  },
+];
+
+interface Props {
+  options: Settings;
+  onOptionsChange: (options: Settings) => void;
+}
+
+/** How the backend finds a trace's logs and what counts as a wait or a retry. */
+export function CorrelationSettings({ options, onOptionsChange }: Props) {
+  const { jsonData } = options;
+  const set = (patch: Partial<TracegapOptions>) => onOptionsChange(withJsonData(options, patch));
+  const logSelectorError = validateLogSelector(jsonData.logSelector);
+  const retryError = validateRegex(jsonData.retryPattern);
+  // An empty list means "use the defaults", so store none rather than [].
+  const setFields = (key: 'traceIdFields' | 'spanIdFields') => (tags: string[]) =>
+    set({ [key]: tags.length ? tags : undefined });
+
+  return (
+    <FieldSet label={S.section}>
+      <Field
+        label={S.logSelector.label}
+        description="LogQL stream selector for the logs that may belong to a trace; narrower is faster."
+        invalid={!!logSelectorError}
+        error={logSelectorError}
+      >
+        <Input
+          id={S.logSelector.id}
+          value={jsonData.logSelector ?? ''}
+          placeholder={DEFAULT_SETTINGS.logSelector}
+          width={60}
+          onChange={(e) => set({ logSelector: e.currentTarget.value })}
+        />
+      </Field>
+
+      <Field
+        label={S.traceIdFields.label}
+        description={`Structured metadata, label or JSON field names that hold a line's trace ID. Default: ${DEFAULT_SETTINGS.traceIdFields.join(', ')}.`}
+      >
+        <TagsInput
+          id={S.traceIdFields.id}
+          tags={jsonData.traceIdFields ?? []}
+          placeholder="Field name, then Enter"
+          addOnBlur
+          width={60}
+          onChange={setFields('traceIdFields')}
+        />
+      </Field>
+
+      <Field
+        label={S.spanIdFields.label}
+        description={`Field names that hold a line's span ID. Default: ${DEFAULT_SETTINGS.spanIdFields.join(', ')}.`}
+      >
+        <TagsInput
+          id={S.spanIdFields.id}
+          tags={jsonData.spanIdFields ?? []}
+          placeholder="Field name, then Enter"
+          addOnBlur
+          width={60}
+          onChange={setFields('spanIdFields')}
+        />
+      </Field>
+
+      <Field label={S.logQueryMode.label} description="How Loki is asked for the lines of one trace.">
+        <RadioButtonGroup<LogQueryMode>
+          aria-label={S.logQueryMode.label}
+          options={modeOptions}
+          value={jsonData.logQueryMode ?? DEFAULT_SETTINGS.logQueryMode}
+          onChange={(value) => set({ logQueryMode: value })}
+        />
+      </Field>
+
+      <Field
+        label={S.retryPattern.label}
+        description="Regular expression (Go RE2, case-insensitive) that marks a log line as a retry."
+        invalid={!!retryError}
+        error={retryError}
+      >
+        <Input
+          id={S.retryPattern.id}
+          value={jsonData.retryPattern ?? ''}
+          placeholder={DEFAULT_SETTINGS.retryPattern}
+          width={60}
+          onChange={(e) => set({ retryPattern: e.currentTarget.value })}
+        />
+      </Field>
+
+      {numberFields.map(({ key, description, validate }) => {
+        const error = validate(jsonData[key]);
+        return (
+          <Field key={key} label={S[key].label} description={description} invalid={!!error} error={error}>
+            <Input
+              id={S[key].id}
+              type="number"
+              min={key === 'lokiMarginSeconds' ? 0 : 1}
+              width={20}
+              value={jsonData[key] ?? ''}
+              placeholder={String(DEFAULT_SETTINGS[key])}
+              onChange={(e) => set({ [key]: parseNumberInput(e.currentTarget.value) })}
+            />
+          </Field>
+        );
+      })}
+    </FieldSet>
+  );
+}
