@@ -46,6 +46,9 @@ func (e *HTTPError) Error() string {
 		return fmt.Sprintf("%s at %s refused the request (HTTP %d%s); check the token/tenant and the %s authentication in the data source settings",
 			e.Upstream, e.URL, e.Status, said, e.Upstream)
 	case e.Status == http.StatusNotFound:
+		if e.Body != "" {
+			said = " (" + e.Body + ")"
+		}
 		return fmt.Sprintf("%s answered HTTP 404%s: this URL is not a %s API; check the %s URL (%sUrl) in the data source settings: it should be the %s base URL, e.g. %s",
 			e.URL, said, e.Upstream, e.Upstream, e.SettingPrefix, e.Upstream, exampleURL(e.Upstream))
 	case e.Status == http.StatusBadRequest:
