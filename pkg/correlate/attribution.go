@@ -1,0 +1,295 @@
+package correlate
+
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/tracegap/correlator/pkg/model"
+)
+
+// minNameLen is the shortest normalised name that can name a callee: "db"
+// or "a" would match half of all log messages.
+const minNameLen = 3
+
+// attributor attributes the gaps of one span to its direct children.
+type attributor struct {
+	s    *state
+	span int32
+	// groups are the span's children grouped by normalised name (service or
+	// operation), built on the first gap that both messages bound: a fan-out
+	// to one operation then costs one substring test per gap, not one per
+	// child.
+	groups     []nameGroup
+	grouped    bool
+	lastLog    int32 // the entry whose normalised message is lastNorm
+	lastNorm   string
+	scratch    []int32
+	overlapBuf []int32
+}
+
+type nameGroup struct {
+	name string
+	kids []int32
+}
+
+func newAttributor(s *state, span int32) *attributor {
+	return &attributor{s: s, span: span, lastLog: noLog}
+}
+
+// attribute fills g's callees, in-callee and unaccounted time, the before /
+// after split, the concurrent children and the time outside the service's
+// own timer.
+//
+// Callees are the children both bounding messages name (the seed's own
+// method: "Initiating call to X" … "Received response from X"); when none
+// is named, every child overlapping the gap. Callee intervals are not
+// clipped to the parent: a callee that outlives its caller's span still
+// explains the caller's wait, which is exactly the seed's aggregator-b.
+func (at *attributor) attribute(g *model.Gap, from, to int32, gs, ge int64) []int32 {
+	s := at.s
+	overlapping := at.overlapping(gs, ge)
+	var callees []int32
+	if from != noLog && to != noLog && len(s.children(at.span)) > 0 {
+		callees = at.named(from, to)
+	}
+	g.Named = len(callees) > 0
+	if !g.Named {
+		callees = overlapping
+	}
+
+	// Union of the callees' intervals inside the gap. callees are in start
+	// order, so one sweep merges them.
+	var in, cur0, cur1 int64
+	open := false
+	first, last := int64(0), int64(0)
+	anyOverlap := false
+	for _, c := range callees {
+		a, b := max(s.start[c], gs), min(s.end[c], ge)
+		if b <= a {
+			continue
+		}
+		if !anyOverlap || s.start[c] < first {
+			first = s.start[c]
+		}
+		if !anyOverlap || s.end[c] > last {
+			last = s.end[c]
+		}
+		anyOverlap = true
+		switch {
+		case !open:
+			cur0, cur1, open = a, b, true
+		case a > cur1:
+			in += cur1 - cur0
+			cur0, cur1 = a, b
+		default:
+			cur1 = max(cur1, b)
+		}
+	}
+	if open {
+		in += cur1 - cur0
+	}
+	gap := dur(gs, ge)
+	g.InCallees = time.Duration(in)
+	g.Unaccounted = gap - g.InCallees
+	if anyOverlap {
+		g.BeforeCallee = max(0, dur(gs, first))
+		g.AfterCallee = max(0, dur(last, ge))
+	}
+	g.Callees = at.overlaps(callees, gs, ge)
+	if g.Named {
+		var conc []int32
+		for _, c := range overlapping {
+			if !slices.Contains(callees, c) {
+				conc = append(conc, c)
+			}
+		}
+		g.Concurrent = at.overlaps(conc, gs, ge)
+	}
+
+	if to != noLog {
+		if l := &s.a.Logs[to]; l.HasStated {
+			g.HasStated = true
+			if l.Stated < gap {
+				g.OutsideTimer = gap - l.Stated
+			}
+		}
+	}
+	return callees
+}
+
+// apartNote says where a callee that does not overlap [gs, ge] lies. A
+// callee that starts only as the wait ends points at time spent before the
+// callee received the call (network, queueing).
+func (s *state) apartNote(c int32, gs, ge int64) string {
+	w := &writer{}
+	switch st, en := s.start[c], s.end[c]; {
+	case st == ge:
+		return "its span starts only as the wait ends"
+	case st > ge:
+		w.str("its span starts ").ms(dur(ge, st)).str(" after the wait ends")
+	case en == gs:
+		return "its span ends as the wait begins"
+	default:
+		w.str("its span ends ").ms(dur(en, gs)).str(" before the wait begins")
+	}
+	return w.String()
+}
+
+// overlaps describes spans with their overlap of [gs, ge].
+func (at *attributor) overlaps(spans []int32, gs, ge int64) []model.SpanOverlap {
+	if len(spans) == 0 {
+		return nil
+	}
+	s := at.s
+	out := make([]model.SpanOverlap, len(spans))
+	for k, c := range spans {
+		sp := &s.t.Spans[c]
+		out[k] = model.SpanOverlap{
+			SpanID:      s.ids[c],
+			ServiceName: sp.ServiceName,
+			Operation:   sp.Name,
+			Overlap:     time.Duration(max(0, min(s.end[c], ge)-max(s.start[c], gs))),
+		}
+	}
+	return out
+}
+
+// overlapping returns the children whose interval meets [gs, ge] for a
+// positive length, in start order. Children are sorted by start, so those
+// starting before ge are a prefix; walking it backwards can stop once no
+// earlier child reaches past gs (kMaxEnd is the running maximum of ends).
+func (at *attributor) overlapping(gs, ge int64) []int32 {
+	s := at.s
+	lo, hi := int(s.childOff[at.span]), int(s.childOff[at.span+1])
+	p, _ := slices.BinarySearch(s.kStart[lo:hi], ge) // first start >= ge
+	at.overlapBuf = at.overlapBuf[:0]
+	for k := lo + p - 1; k >= lo; k-- {
+		if s.kMaxEnd[k] <= gs {
+			break
+		}
+		if s.kEnd[k] > gs && s.kEnd[k] > s.kStart[k] {
+			at.overlapBuf = append(at.overlapBuf, s.childIdx[k])
+		}
+	}
+	slices.Reverse(at.overlapBuf)
+	return at.overlapBuf
+}
+
+// named returns the children that both messages name, in start order.
+func (at *attributor) named(from, to int32) []int32 {
+	s := at.s
+	if !at.grouped {
+		at.group()
+	}
+	if len(at.groups) == 0 {
+		return nil
+	}
+	var nf string
+	if from == at.lastLog {
+		nf = at.lastNorm
+	} else {
+		nf = normalizeName(s.a.Logs[from].Message)
+	}
+	nt := normalizeName(s.a.Logs[to].Message)
+	at.lastLog, at.lastNorm = to, nt
+	if len(nf) < minNameLen || len(nt) < minNameLen {
+		return nil
+	}
+	at.scratch = at.scratch[:0]
+	for _, gr := range at.groups {
+		if strings.Contains(nf, gr.name) && strings.Contains(nt, gr.name) {
+			at.scratch = append(at.scratch, gr.kids...)
+		}
+	}
+	if len(at.scratch) == 0 {
+		return nil
+	}
+	// A child can be named by both its service and its operation.
+	slices.SortFunc(at.scratch, func(a, b int32) int {
+		switch {
+		case s.start[a] < s.start[b]:
+			return -1
+		case s.start[a] > s.start[b]:
+			return 1
+		}
+		return int(a - b)
+	})
+	return slices.Clone(slices.Compact(at.scratch))
+}
+
+// group groups the span's children by their normalised names.
+func (at *attributor) group() {
+	at.grouped = true
+	s := at.s
+	pos := map[string]int{}
+	for _, c := range s.children(at.span) {
+		sp := &s.t.Spans[c]
+		svc := normalizeName(sp.ServiceName)
+		op := normalizeName(stripHTTPMethod(sp.Name))
+		for _, name := range [2]string{svc, op} {
+			if len(name) < minNameLen {
+				continue
+			}
+			k, ok := pos[name]
+			if !ok {
+				k = len(at.groups)
+				pos[name] = k
+				at.groups = append(at.groups, nameGroup{name: name})
+			}
+			if g := &at.groups[k]; len(g.kids) == 0 || g.kids[len(g.kids)-1] != c {
+				g.kids = append(g.kids, c)
+			}
+		}
+	}
+	// Map order must not leak into the result.
+	slices.SortFunc(at.groups, func(a, b nameGroup) int { return strings.Compare(a.name, b.name) })
+}
+
+// httpMethods are dropped from the front of an operation name before it is
+// matched against messages: "GET" would otherwise name every HTTP child.
+var httpMethods = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"}
+
+// stripHTTPMethod drops a leading HTTP method ("GET /data" → "/data").
+func stripHTTPMethod(op string) string {
+	for _, m := range httpMethods {
+		if len(op) > len(m) && strings.EqualFold(op[:len(m)], m) && op[len(m)] == ' ' {
+			return op[len(m)+1:]
+		}
+	}
+	return op
+}
+
+// normalizeName lower-cases s and keeps only its letters and digits, so
+// that "data aggregator B", "data-aggregator-b" and "/data/aggregator-b"
+// all read "dataaggregatorb".
+func normalizeName(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		b := make([]byte, 0, len(s))
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			switch {
+			case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+				b = append(b, c)
+			case c >= 'A' && c <= 'Z':
+				b = append(b, c+'a'-'A')
+			}
+		}
+		return string(b)
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,13 @@
+// Package correlate is Tracegap's pure analysis engine: it joins a trace's
+// log entries to its spans and derives what docs/analysis.md defines (gaps
+// and their attribution to callees, retries, self time, wait, unaccounted
+// time, the critical path and anomalies), each finding also written as a
+// sentence a person can act on.
+//
+// It has no I/O, no clock and no Grafana dependency: Analyze takes values
+// and returns values, so every rule is testable with plain table tests.
+// Analyze is organised like Jaeger's trace adjusters: a sequence of small
+// passes over one shared state, one file per pass (tree.go, join.go,
+// gaps.go, attribution.go, retries.go, figures.go, critical_path.go,
+// anomalies.go, findings.go), each of which may add warnings to spans.
+package correlate

@@ -1,0 +1,247 @@
+package correlate
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracegap/correlator/pkg/model"
+)
+
+// prop is a property of a log entry that the extractor looks up.
+type prop uint8
+
+const (
+	propTrace prop = iota
+	propSpan
+	propMessage
+	propLevel
+	propStated
+	numProps
+)
+
+// extractedSuffix is what Loki's logfmt and json stages append to a parsed
+// key that collides with a stream label or structured metadata name
+// (trace_id_extracted). The suffixed value is the line's own.
+const extractedSuffix = "_extracted"
+
+// keyRef says which property a key names and its rank among that
+// property's keys (lower is preferred).
+type keyRef struct {
+	p      prop
+	rank   uint16
+	millis bool // for propStated: the value is a number of milliseconds
+}
+
+// Extractor reads ids, message, level and stated duration from log entries.
+// Build one with NewExtractor and reuse it: it holds the key table.
+type Extractor struct {
+	keys map[string]keyRef
+	// scratch is reused for parsing; arena, when non-nil, receives each
+	// entry's fields so that Analyze makes one allocation per few thousand
+	// entries instead of one per entry.
+	scratch  model.Labels
+	arena    model.Labels
+	useArena bool
+}
+
+// arenaChunk is how many fields Analyze allocates at a time.
+const arenaChunk = 4096
+
+// NewExtractor returns an Extractor for opts (zero fields take defaults).
+func NewExtractor(opts Options) *Extractor {
+	opts = opts.withDefaults()
+	x := &Extractor{keys: make(map[string]keyRef)}
+	add := func(p prop, names []string, millis bool, offset int) {
+		for i, n := range names {
+			if _, dup := x.keys[n]; !dup { // the first property to claim a key keeps it
+				x.keys[n] = keyRef{p: p, rank: uint16(offset + i), millis: millis}
+			}
+		}
+	}
+	add(propTrace, opts.TraceIDFields, false, 0)
+	add(propSpan, opts.SpanIDFields, false, 0)
+	add(propMessage, opts.MessageFields, false, 0)
+	add(propLevel, opts.LevelFields, false, 0)
+	add(propStated, opts.MillisFields, true, 0)
+	add(propStated, opts.DurationFields, false, len(opts.MillisFields))
+	return x
+}
+
+// Extract reads one entry with opts. It builds the key table on every call;
+// use NewExtractor for many entries.
+func Extract(e *model.LogEntry, opts Options) model.Log {
+	return NewExtractor(opts).Extract(e)
+}
+
+// found is the best value seen so far for each property.
+type found struct {
+	val    [numProps]string
+	rank   [numProps]uint32
+	has    [numProps]bool
+	stated time.Duration
+}
+
+// Extract reads one entry. SpanIndex is -1: the join sets it.
+//
+// Each property is looked up in the line's own fields, then in Loki's
+// parser output (also the line's fields, read by Loki: it matters when a
+// query's pattern or regexp stage read a line this package cannot), then
+// in structured metadata, then in stream labels. Within one source the
+// configured key order decides. A value that is not valid for its property
+// (an id that is not hex, an unparsable duration) is passed over, so a
+// later source can still supply it.
+func (x *Extractor) Extract(e *model.LogEntry) model.Log {
+	x.scratch = parseLine(x.scratch[:0], e.Line)
+	var fields model.Labels
+	if len(x.scratch) > 0 {
+		if x.useArena {
+			if cap(x.arena)-len(x.arena) < len(x.scratch) {
+				x.arena = make(model.Labels, 0, max(arenaChunk, len(x.scratch)))
+			}
+			n := len(x.arena)
+			x.arena = append(x.arena, x.scratch...)
+			fields = x.arena[n:len(x.arena):len(x.arena)]
+		} else {
+			fields = append(model.Labels(nil), x.scratch...)
+		}
+	}
+
+	var f found
+	x.scan(&f, fields, false)
+	if !f.complete() {
+		x.scan(&f, e.Parsed, true)
+	}
+	if !f.complete() {
+		x.scan(&f, e.Metadata, false)
+	}
+	if !f.complete() {
+		x.scan(&f, e.Stream, true)
+	}
+
+	l := model.Log{
+		Entry:     *e,
+		TraceID:   f.val[propTrace],
+		SpanID:    f.val[propSpan],
+		SpanIndex: -1,
+		Message:   f.val[propMessage],
+		Level:     lowerLevel(f.val[propLevel]),
+		Fields:    fields,
+		Stated:    f.stated,
+		HasStated: f.has[propStated],
+	}
+	if !f.has[propMessage] {
+		l.Message = e.Line
+	}
+	return l
+}
+
+func (f *found) complete() bool {
+	for p := range numProps {
+		if !f.has[p] {
+			return false
+		}
+	}
+	return true
+}
+
+// scan looks up every property still missing in one source. labelSource
+// says whether Loki may have renamed colliding keys with "_extracted".
+func (x *Extractor) scan(f *found, src model.Labels, labelSource bool) {
+	var local [numProps]bool // found in this source (rank comparison applies)
+	for _, l := range src {
+		name, extracted := l.Name, false
+		ref, ok := x.keys[name]
+		if !ok && labelSource && strings.HasSuffix(name, extractedSuffix) {
+			name = name[:len(name)-len(extractedSuffix)]
+			ref, ok = x.keys[name]
+			extracted = true
+		}
+		if !ok || (f.has[ref.p] && !local[ref.p]) {
+			continue
+		}
+		// The line's value (…_extracted) beats the label it collided with.
+		rank := uint32(ref.rank) * 2
+		if !extracted {
+			rank++
+		}
+		if local[ref.p] && rank >= f.rank[ref.p] {
+			continue
+		}
+		v, stated, valid := validate(ref, l.Value)
+		if !valid {
+			continue
+		}
+		f.val[ref.p], f.rank[ref.p], f.has[ref.p], local[ref.p] = v, rank, true, true
+		if ref.p == propStated {
+			f.stated = stated
+		}
+	}
+}
+
+// validate normalises a value for its property, reporting false when the
+// value cannot serve.
+func validate(ref keyRef, v string) (string, time.Duration, bool) {
+	switch ref.p {
+	case propTrace:
+		id, ok := model.NormalizeTraceID(v)
+		return id, 0, ok
+	case propSpan:
+		id, ok := model.NormalizeSpanID(v)
+		return id, 0, ok
+	case propStated:
+		d, ok := parseStated(v, ref.millis)
+		return v, d, ok
+	default:
+		return v, 0, strings.TrimSpace(v) != ""
+	}
+}
+
+// maxStatedMs keeps a stated duration inside time.Duration.
+const maxStatedMs = float64(math.MaxInt64 / int64(time.Millisecond))
+
+// parseStated reads a stated duration: a number of milliseconds, or (when
+// millis is false) also a Go duration string such as "200ms".
+func parseStated(v string, millis bool) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if ms, err := strconv.ParseFloat(v, 64); err == nil {
+		if math.IsNaN(ms) || ms < 0 || ms >= maxStatedMs {
+			return 0, false
+		}
+		return time.Duration(math.Round(ms * float64(time.Millisecond))), true
+	}
+	if millis {
+		return 0, false
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, false
+	}
+	return d, true
+}
+
+// lowerLevel lower-cases a level, without allocating for the usual ones.
+func lowerLevel(s string) string {
+	lower := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			lower = false
+			break
+		}
+	}
+	if lower {
+		return s
+	}
+	for _, l := range commonLevels {
+		if strings.EqualFold(s, l) {
+			return l
+		}
+	}
+	return strings.ToLower(s)
+}
+
+var commonLevels = [...]string{"info", "warn", "error", "debug", "trace", "warning", "fatal", "critical"}

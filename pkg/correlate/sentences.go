@@ -1,0 +1,197 @@
+package correlate
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tracegap/correlator/pkg/model"
+)
+
+// maxListed is how many spans a sentence names before "and N more": a
+// fan-out of thousands of calls must not make a warning thousands of words.
+const maxListed = 5
+
+// maxQuoted is how many bytes of a log message a sentence quotes.
+const maxQuoted = 160
+
+// FormatMillis writes a duration as milliseconds without needless decimals
+// ("800 ms", "12.5 ms"), rounded to the microsecond.
+func FormatMillis(d time.Duration) string { return string(appendMillis(nil, d)) }
+
+func appendMillis(b []byte, d time.Duration) []byte {
+	neg := d < 0
+	u := uint64(d)
+	if neg {
+		u = uint64(-d) // -MinInt64 wraps to itself, whose uint64 is 2^63: right
+	}
+	us := (u + 500) / 1000
+	if neg && us != 0 {
+		b = append(b, '-')
+	}
+	b = strconv.AppendUint(b, us/1000, 10)
+	if frac := us % 1000; frac != 0 {
+		digits := [3]byte{byte('0' + frac/100), byte('0' + frac/10%10), byte('0' + frac%10)}
+		n := 3
+		for digits[n-1] == '0' {
+			n--
+		}
+		b = append(b, '.')
+		b = append(b, digits[:n]...)
+	}
+	return append(b, " ms"...)
+}
+
+// writer builds one sentence.
+type writer struct{ b []byte }
+
+func (w *writer) str(s string) *writer { w.b = append(w.b, s...); return w }
+
+func (w *writer) ms(d time.Duration) *writer { w.b = appendMillis(w.b, d); return w }
+
+func (w *writer) int(n int) *writer { w.b = strconv.AppendInt(w.b, int64(n), 10); return w }
+
+// quote writes a log message in double quotes, shortened when long.
+func (w *writer) quote(msg string) *writer {
+	if len(msg) > maxQuoted {
+		cut := maxQuoted
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	w.b = strconv.AppendQuote(w.b, msg)
+	return w
+}
+
+func (w *writer) String() string { return string(w.b) }
+
+// gapSentence writes the warning for one gap, e.g.
+//
+//	waited 800 ms between "Initiating call to data aggregator B" and
+//	"Received response from data aggregator B": 400 ms in data-aggregator-b
+//	GET /data/aggregator-b, 400 ms unaccounted (350 ms before it started,
+//	50 ms after it ended); the call's own timer says 400 ms;
+//	data-aggregator-a GET /data/aggregator-a ran concurrently for 250 ms
+//
+// apartNote says where a single callee that does not overlap the gap lies.
+func gapSentence(g *model.Gap, fromStart, toEnd bool, apartNote string) string {
+	w := &writer{b: make([]byte, 0, 256)}
+	w.str("waited ").ms(g.Duration()).str(" between ")
+	if fromStart {
+		w.str("the span's start")
+	} else {
+		w.quote(g.FromMessage)
+	}
+	w.str(" and ")
+	if toEnd {
+		w.str("the span's end")
+	} else {
+		w.quote(g.ToMessage)
+	}
+	w.str(": ")
+
+	overlapping := 0
+	for _, c := range g.Callees {
+		if c.Overlap > 0 {
+			overlapping++
+		}
+	}
+	if len(g.Callees) == 0 {
+		w.ms(g.Unaccounted).str(" unaccounted (no child span ran during it)")
+	} else {
+		w.ms(g.InCallees).str(" in ")
+		writeSpanList(w, g.Callees, len(g.Callees) > 1)
+		w.str(", ").ms(g.Unaccounted).str(" unaccounted")
+		if g.Unaccounted > 0 {
+			one := len(g.Callees) == 1
+			switch {
+			case overlapping == 0 && one:
+				w.str(" (").str(apartNote).str(")")
+			case overlapping == 0:
+				w.str(" (their spans do not overlap the wait)")
+			default:
+				parts := make([]func(), 0, 3)
+				if g.BeforeCallee > 0 {
+					parts = append(parts, func() {
+						w.ms(g.BeforeCallee).str(pick(overlapping == 1, " before it started", " before the first started"))
+					})
+				}
+				if g.AfterCallee > 0 {
+					parts = append(parts, func() {
+						w.ms(g.AfterCallee).str(pick(overlapping == 1, " after it ended", " after the last ended"))
+					})
+				}
+				if holes := g.Unaccounted - g.BeforeCallee - g.AfterCallee; holes > 0 {
+					parts = append(parts, func() { w.ms(holes).str(" between them") })
+				}
+				w.str(" (")
+				for k, p := range parts {
+					if k > 0 {
+						w.str(", ")
+					}
+					p()
+				}
+				w.str(")")
+			}
+		}
+	}
+	if g.OutsideTimer > 0 {
+		w.str("; the call's own timer says ").ms(g.Duration() - g.OutsideTimer)
+	}
+	if len(g.Concurrent) > 0 {
+		w.str("; ")
+		for k, c := range g.Concurrent {
+			if k == maxListed {
+				w.str(", and ").int(len(g.Concurrent) - maxListed).str(" more")
+				break
+			}
+			if k > 0 {
+				w.str(", ")
+			}
+			w.str(spanLabel(c.ServiceName, c.Operation))
+			if k == 0 {
+				w.str(" ran concurrently for ")
+			} else {
+				w.str(" for ")
+			}
+			w.ms(c.Overlap)
+		}
+	}
+	return w.String()
+}
+
+// writeSpanList names spans, with their overlaps when withOverlap.
+func writeSpanList(w *writer, spans []model.SpanOverlap, withOverlap bool) {
+	for k, c := range spans {
+		if k == maxListed {
+			w.str(" and ").int(len(spans) - maxListed).str(" more")
+			return
+		}
+		if k > 0 {
+			w.str(pick(k == len(spans)-1, " and ", ", "))
+		}
+		w.str(spanLabel(c.ServiceName, c.Operation))
+		if withOverlap {
+			w.str(" (").ms(c.Overlap).str(")")
+		}
+	}
+}
+
+// spanLabel names a span "service operation".
+func spanLabel(service, op string) string {
+	switch {
+	case service == "":
+		return op
+	case op == "":
+		return service
+	}
+	return service + " " + op
+}
+
+func pick(cond bool, a, b string) string {
+	if cond {
+		return a
+	}
+	return b
+}
