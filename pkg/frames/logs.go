@@ -2,6 +2,7 @@ package frames
 
 import (
 	"encoding/json"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,9 +149,9 @@ func entryIDs(logs []model.Log) []string {
 				byStream[&e.Stream[0]] = h
 			}
 		} else {
-			h = fnvOffset
+			h = hashSeed
 		}
-		hashes[i] = fnvString(h, e.Line)
+		hashes[i] = hashString(h, e.Line)
 	}
 
 	// Identical entries share their time, and in a time-ordered slice
@@ -197,18 +198,30 @@ func entryIDs(logs []model.Log) []string {
 }
 
 const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
+	hashSeed  = 14695981039346656037 // FNV-1a's offset basis
+	hashPrime = 1099511628211        // FNV-1a's prime
+	hashMul   = 0x9e3779b97f4a7c15   // 2^64 / golden ratio
 )
 
-// fnvString continues an FNV-1a hash with s. FNV-1a is fixed across
-// processes (unlike hash/maphash), which keeps ids stable.
-func fnvString(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= fnvPrime
+// hashString continues a 64-bit hash with s, eight bytes a step (a
+// byte-wise FNV-1a cost a third of building the logs frame). It is fixed
+// across processes, unlike hash/maphash, which keeps ids stable; ids only
+// need it to tell apart entries of the same nanosecond.
+func hashString(h uint64, s string) uint64 {
+	for ; len(s) >= 8; s = s[8:] {
+		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		h = bits.RotateLeft64((h^w)*hashMul, 31)
 	}
-	return h
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * hashPrime
+	}
+	// Finish like splitmix64, so that every input bit reaches every output bit.
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	return h ^ h>>31
 }
 
 // hashLabels hashes a label set independently of its order.
@@ -217,12 +230,12 @@ func hashLabels(ls model.Labels) uint64 {
 		ls = slices.Clone(ls)
 		slices.SortFunc(ls, func(x, y model.Label) int { return strings.Compare(x.Name, y.Name) })
 	}
-	h := uint64(fnvOffset)
+	h := uint64(hashSeed)
 	for _, l := range ls {
-		h = fnvString(h, l.Name)
-		h = fnvString(h, "\xff")
-		h = fnvString(h, l.Value)
-		h = fnvString(h, "\xfe")
+		h = hashString(h, l.Name)
+		h = hashString(h, "\xff")
+		h = hashString(h, l.Value)
+		h = hashString(h, "\xfe")
 	}
 	return h
 }

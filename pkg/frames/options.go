@@ -2,6 +2,8 @@ package frames
 
 import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/tracegap/correlator/pkg/model"
 )
 
 // DefaultMaxLinesPerSpan is how many log lines a span shows in the trace view
@@ -85,4 +87,17 @@ func AddNotices(frames data.Frames, notices ...data.Notice) data.Frames {
 		}
 	}
 	return frames
+}
+
+// AnalysisNotices turns the engine's trace-level remarks (Analysis.Notices)
+// into info notices, for the plugin to attach with Options.Notices.
+func AnalysisNotices(a *model.Analysis) []data.Notice {
+	if a == nil || len(a.Notices) == 0 {
+		return nil
+	}
+	out := make([]data.Notice, len(a.Notices))
+	for i, text := range a.Notices {
+		out[i] = Info(text)
+	}
+	return out
 }

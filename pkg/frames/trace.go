@@ -326,19 +326,22 @@ func (b *traceBuilder) appendLine(buf []byte, l *model.Log) []byte {
 // (traceId, trace_id, traceID, trace-id and the same with span), which the
 // span a line shows on already says.
 func isIDKey(k string) bool {
-	switch strings.ToLower(k) {
-	case "traceid", "trace_id", "trace-id", "spanid", "span_id", "span-id":
-		return true
+	return anyFold(k, "traceid", "trace_id", "trace-id", "spanid", "span_id", "span-id")
+}
+
+// anyFold reports whether k equals one of names, ignoring case, without the
+// allocation of strings.ToLower.
+func anyFold(k string, names ...string) bool {
+	for _, n := range names {
+		if len(k) == len(n) && strings.EqualFold(k, n) {
+			return true
+		}
 	}
 	return false
 }
 
 func isLevelKey(k string) bool {
-	switch strings.ToLower(k) {
-	case "level", "lvl", "severity", "detected_level", "loglevel", "log.level":
-		return true
-	}
-	return false
+	return anyFold(k, "level", "lvl", "severity", "detected_level", "loglevel", "log.level")
 }
 
 // appendTags appends the span's attributes and Tracegap's figures.
