@@ -35,7 +35,7 @@ type Options struct {
 // ends the loop between traces: a trace being sent is finished, so Tempo
 // and Loki never hold half of one. With Once, Run returns the send error;
 // otherwise failures are logged and the next trace tries again (Tempo and
-// Loki may still be starting).
+// Loki may still be starting), the seed story first until it arrives.
 func Run(ctx context.Context, o Options) error {
 	if o.Sender == nil {
 		return fmt.Errorf("demo: Options.Sender is required")
@@ -55,19 +55,19 @@ func Run(ctx context.Context, o Options) error {
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
 	story := o.SeedStoryFirst
 
-	next := func() *Trace {
+	// next draws the next trace; isStory says it is the seed story.
+	next := func() (t *Trace, isStory bool) {
 		now := o.Now().Truncate(time.Millisecond)
-		var t *Trace
 		if story {
 			story = false
-			t = SeedStory(rng, now)
+			t, isStory = SeedStory(rng, now), true
 		} else {
 			t = Generate(rng, now)
 		}
 		// The request has just finished: end it now. Tempo clamps traces
 		// that start long before they are ingested, so never backdate more.
 		t.Shift(now.Sub(t.End()))
-		return t
+		return t, isStory
 	}
 	send := func(t *Trace) error {
 		// Not ctx: a shutdown must not cut a trace in half.
@@ -83,12 +83,20 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	if o.Once {
-		return send(next())
+		t, _ := next()
+		return send(t)
 	}
 	ticker := time.NewTicker(o.Interval)
 	defer ticker.Stop()
 	for {
-		_ = send(next()) // logged; the next trace tries again
+		t, isStory := next()
+		// Failures are logged and the next trace tries again. The seed
+		// story is the dashboard's golden case, so it is sent again (with
+		// fresh ids) until it arrives: in a stack that has just started,
+		// Tempo and Loki often refuse the first pushes.
+		if err := send(t); err != nil && isStory {
+			story = true
+		}
 		select {
 		case <-ctx.Done():
 			return nil

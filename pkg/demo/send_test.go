@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -457,4 +458,66 @@ func checkSent(t *testing.T, spans []sentSpan, entries []sentEntry) {
 			t.Errorf("line %q names %s/%s, its metadata %s/%s", e.line, inLine.TraceID, inLine.SpanID, e.traceID, e.spanID)
 		}
 	}
+}
+
+// TestRunResendsTheSeedStoryUntilItArrives starts against a Tempo that is
+// not ready yet (503, as Tempo answers while starting): the seed story must
+// still arrive, once Tempo is up.
+func TestRunResendsTheSeedStoryUntilItArrives(t *testing.T) {
+	tempoRC, lokiRC := newReceiver(), newReceiver()
+	var calls atomic.Int32
+	starting := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) <= 2 {
+			http.Error(w, "Ingester not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, `{"partialSuccess":{}}`)
+	})
+	tempo := httptest.NewServer(tempoRC.wrap(starting))
+	t.Cleanup(tempo.Close)
+	loki := lokiServer(t, lokiRC)
+	sender, err := NewSender(nil, tempo.URL, loki.URL, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{Sender: sender, Interval: time.Millisecond, Seed: 4, SeedStoryFirst: true})
+	}()
+	for range 4 {
+		select {
+		case <-tempoRC.seen:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no trace arrived")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var story []bool
+	for _, r := range tempoRC.all() {
+		story = append(story, isSeedStory(decodeOTLP(t, r.body)))
+	}
+	// Requests 1 and 2 are refused seed stories; the third, the first
+	// accepted, must be the seed story again; then generated traffic.
+	if len(story) < 4 || !story[0] || !story[1] || !story[2] || story[3] {
+		t.Errorf("seed story per request %v: want it sent until Tempo accepts it, then generated traces", story)
+	}
+}
+
+// isSeedStory tells the seed story from generated traces by its span
+// durations, which generated traces draw at random.
+func isSeedStory(spans []sentSpan) bool {
+	want := []time.Duration{1500, 250, 100, 1000, 50, 300, 200, 400, 300}
+	if len(spans) != len(want) {
+		return false
+	}
+	for i, s := range spans {
+		if time.Duration(s.end-s.start) != want[i]*time.Millisecond {
+			return false
+		}
+	}
+	return true
 }
