@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -88,7 +89,7 @@ func TestRunOnceSendsOneTraceToTempoAndLoki(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = Run(context.Background(), Options{Sender: sender, Once: true, Seed: 11, Now: func() time.Time { return clock }})
+	err = Run(context.Background(), Options{Logger: quiet, Sender: sender, Once: true, Seed: 11, Now: func() time.Time { return clock }})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -133,7 +134,7 @@ func TestRunOnceSeedStoryFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Run(context.Background(), Options{Sender: sender, Once: true, SeedStoryFirst: true, Now: func() time.Time { return clock }}); err != nil {
+	if err := Run(context.Background(), Options{Logger: quiet, Sender: sender, Once: true, SeedStoryFirst: true, Now: func() time.Time { return clock }}); err != nil {
 		t.Fatal(err)
 	}
 	spans := decodeOTLP(t, tempoRC.all()[0].body)
@@ -156,7 +157,7 @@ func TestRunOnceReportsWhatLokiSaid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = Run(context.Background(), Options{Sender: sender, Once: true, Seed: 3})
+	err = Run(context.Background(), Options{Logger: quiet, Sender: sender, Once: true, Seed: 3})
 	if err == nil {
 		t.Fatal("Run succeeded although Loki answered 401")
 	}
@@ -180,7 +181,7 @@ func TestRunOnceTempoDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = Run(context.Background(), Options{Sender: sender, Once: true, Seed: 3})
+	err = Run(context.Background(), Options{Logger: quiet, Sender: sender, Once: true, Seed: 3})
 	if err == nil || !strings.Contains(err.Error(), "Tempo") || !strings.Contains(err.Error(), "is it running") {
 		t.Errorf("error %v: want it to name Tempo and ask whether it runs", err)
 	}
@@ -200,7 +201,7 @@ func TestRunStopsBetweenTraces(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, Options{Sender: sender, Interval: time.Millisecond, Seed: 9}) }()
+	go func() { done <- Run(ctx, Options{Logger: quiet, Sender: sender, Interval: time.Millisecond, Seed: 9}) }()
 	for range 3 {
 		select {
 		case <-tempoRC.seen:
@@ -483,7 +484,7 @@ func TestRunResendsTheSeedStoryUntilItArrives(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, Options{Sender: sender, Interval: time.Millisecond, Seed: 4, SeedStoryFirst: true})
+		done <- Run(ctx, Options{Logger: quiet, Sender: sender, Interval: time.Millisecond, Seed: 4, SeedStoryFirst: true})
 	}()
 	for range 4 {
 		select {
@@ -521,3 +522,6 @@ func isSeedStory(spans []sentSpan) bool {
 	}
 	return true
 }
+
+// quiet drops Run's log lines: tests check what was sent, not what was said.
+var quiet = slog.New(slog.DiscardHandler)
