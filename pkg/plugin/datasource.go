@@ -6,6 +6,7 @@ package plugin
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
@@ -38,6 +39,11 @@ type Datasource struct {
 
 	tempo *tempo.Client
 	loki  *loki.Client
+
+	// transports are the *http.Transports under both clients. The SDK wraps
+	// them in middleware round-trippers that do not pass
+	// CloseIdleConnections on, so Dispose needs them directly.
+	transports []*http.Transport
 
 	mux *datasource.QueryTypeMux
 	// queryTypes lists the registered query types, for the fallback's message.
@@ -73,6 +79,8 @@ func (d *Datasource) connect(ctx context.Context, inst backend.DataSourceInstanc
 	if err != nil {
 		return err
 	}
+	d.keepTransport(&tempoOpts)
+	d.keepTransport(&lokiOpts)
 	tempoHTTP, err := httpclient.New(tempoOpts)
 	if err != nil {
 		return backend.DownstreamErrorf("cannot set up the HTTP client for Tempo (check the Tempo TLS settings): %w", err)
@@ -86,14 +94,22 @@ func (d *Datasource) connect(ctx context.Context, inst backend.DataSourceInstanc
 	return nil
 }
 
+// keepTransport makes httpclient.New hand over the transport it builds.
+func (d *Datasource) keepTransport(opts *httpclient.Options) {
+	prev := opts.ConfigureTransport
+	opts.ConfigureTransport = func(o httpclient.Options, t *http.Transport) {
+		if prev != nil {
+			prev(o, t)
+		}
+		d.transports = append(d.transports, t)
+	}
+}
+
 // Dispose is called when the settings change and this instance is replaced;
 // it releases the idle connections of both HTTP clients.
 func (d *Datasource) Dispose() {
-	if d.tempo != nil {
-		d.tempo.HTTPClient().CloseIdleConnections()
-	}
-	if d.loki != nil {
-		d.loki.HTTPClient().CloseIdleConnections()
+	for _, t := range d.transports {
+		t.CloseIdleConnections()
 	}
 }
 

@@ -51,11 +51,11 @@ const (
 
 // DefaultTraceIDFields are the log fields (structured metadata, parsed
 // labels, JSON/logfmt keys) read for a trace id when traceIdFields is empty.
-var DefaultTraceIDFields = []string{"trace_id", "traceId", "traceID", "traceid"}
+var DefaultTraceIDFields = []string{"trace_id", "traceId", "traceID"}
 
 // DefaultSpanIDFields are the log fields read for a span id when
 // spanIdFields is empty.
-var DefaultSpanIDFields = []string{"span_id", "spanId", "spanID", "spanid"}
+var DefaultSpanIDFields = []string{"span_id", "spanId", "spanID"}
 
 // Settings is one data source instance's configuration, validated. jsonData
 // keys are in the json tags; secrets (json:"-") come only from
