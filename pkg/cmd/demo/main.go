@@ -15,6 +15,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -26,14 +27,16 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run parses the flags and sends traffic; usage and logs go to stderr.
+func run(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	tempo := fs.String("tempo", "http://localhost:4318", "Tempo's OTLP/HTTP receiver (base URL; /v1/traces is appended)")
 	loki := fs.String("loki", "http://localhost:3100", "Loki's HTTP API (base URL; /loki/api/v1/push is appended)")
 	rate := fs.String("rate", "1/s", "traces per unit: 1/s, 30/m, 0.5/s")
@@ -58,7 +61,7 @@ func run(args []string) error {
 	if *seed == 0 {
 		*seed = uint64(time.Now().UnixNano())
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	logger.Info("sending demo traffic", "tempo", sender.TempoURL, "loki", sender.LokiURL,
 		"interval", interval, "seed", *seed, "once", *once)
 

@@ -28,7 +28,7 @@ func TestRunOnceEndToEnd(t *testing.T) {
 	}))
 	defer loki.Close()
 
-	err := run([]string{"--once", "--seed", "5", "--tenant", "acme", "--tempo", tempo.URL, "--loki", loki.URL})
+	err := run([]string{"--once", "--seed", "5", "--tenant", "acme", "--tempo", tempo.URL, "--loki", loki.URL}, io.Discard)
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
@@ -48,7 +48,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"--no-such-flag"}, "no-such-flag"},
 	} {
-		err := run(tc.args)
+		err := run(tc.args, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("run(%q) = %v, want an error mentioning %q", tc.args, err, tc.want)
 		}
