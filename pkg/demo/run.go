@@ -74,9 +74,12 @@ func Run(ctx context.Context, o Options) error {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.SendTimeout)
 		defer cancel()
 		err := o.Sender.Send(sctx, t)
-		if err != nil {
+		switch {
+		case err != nil && o.Once:
+			// returned to the caller, which reports it
+		case err != nil:
 			o.Logger.Warn("trace not (fully) sent", "traceId", t.TraceID, "error", err)
-		} else {
+		default:
 			o.Logger.Info("sent trace", append([]any{"traceId", t.TraceID}, describe(t)...)...)
 		}
 		return err

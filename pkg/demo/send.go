@@ -112,6 +112,10 @@ func (s *Sender) post(ctx context.Context, server, u, contentType string, body [
 	}
 	resp, err := s.Client.Do(req)
 	if err != nil {
+		// *url.Error repeats the method and URL this message already has.
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
 		return fmt.Errorf("%s: POST %s: %w (is it running and reachable?)", server, u, err)
 	}
 	defer resp.Body.Close()
