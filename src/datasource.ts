@@ -52,6 +52,9 @@ export class DataSource extends DataSourceWithBackend<TracegapQuery, TracegapOpt
       value === undefined ? undefined : templateSrv.replace(value, scopedVars);
     return {
       ...query,
+      // A query saved without a type is shown as a trace query; send it as one
+      // (the backend rejects a query without a type).
+      queryType: query.queryType ?? DEFAULT_QUERY_TYPE,
       // Trace ids are pasted from logs and URLs; stray spaces would make Tempo reject them.
       traceId: replace(query.traceId)?.trim(),
       logSelector: replace(query.logSelector),
@@ -81,9 +84,11 @@ export class DataSource extends DataSourceWithBackend<TracegapQuery, TracegapOpt
       const supported = Object.keys(VARIABLE_QUERIES).join(' or ');
       throw new Error(`Unknown variable query "${text}": use ${supported}`);
     }
-    // The backend may use the dashboard's time range to bound its lookup (Tempo
-    // and Loki only look at recent data when given none); in milliseconds.
-    const params = options?.range ? { from: options.range.from.valueOf(), to: options.range.to.valueOf() } : undefined;
+    // The dashboard's time range bounds the lookup (Tempo and Loki only look at
+    // recent data when given none); the backend reads Unix milliseconds.
+    const params = options?.range
+      ? { start: options.range.from.valueOf(), end: options.range.to.valueOf() }
+      : undefined;
     const names = await this.getResource<string[]>(known.resource, params);
     return (names ?? []).map((text) => ({ text, value: text }));
   }

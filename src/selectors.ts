@@ -36,6 +36,8 @@ export const ConfigEditorSelectors = {
     lokiMarginSeconds: { label: 'Log time margin (s)', id: 'tracegap-loki-margin-seconds' },
     timeoutSeconds: { label: 'Timeout (s)', id: 'tracegap-timeout-seconds' },
     tempoConcurrency: { label: 'Tempo concurrency', id: 'tracegap-tempo-concurrency' },
+    maxTraceMB: { label: 'Max trace size (MiB)', id: 'tracegap-max-trace-mb' },
+    maxLogsMB: { label: 'Max log response size (MiB)', id: 'tracegap-max-logs-mb' },
   },
   traceToLogs: {
     section: 'Trace to logs',

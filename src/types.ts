@@ -105,6 +105,10 @@ export interface TracegapOptions extends DataSourceJsonData {
   lokiMaxLines?: number;
   maxLinesPerSpan?: number;
   tempoConcurrency?: number;
+  /** Largest Tempo response body accepted, in MiB. */
+  maxTraceMB?: number;
+  /** Largest Loki response body accepted, in MiB. */
+  maxLogsMB?: number;
   tracesToLogsV2?: TraceToLogsOptionsV2;
 }
 
@@ -132,7 +136,35 @@ export const DEFAULT_SETTINGS = {
   lokiMaxLines: 50000,
   maxLinesPerSpan: 100,
   tempoConcurrency: 8,
+  maxTraceMB: 512,
+  maxLogsMB: 512,
 } as const;
+
+/** Numeric settings, each edited as a whole number. */
+export type NumericSetting =
+  | 'minGapMs'
+  | 'lokiMaxLines'
+  | 'maxLinesPerSpan'
+  | 'lokiMarginSeconds'
+  | 'timeoutSeconds'
+  | 'tempoConcurrency'
+  | 'maxTraceMB'
+  | 'maxLogsMB';
+
+/**
+ * The ranges the backend accepts (pkg/settings limits): generous, to catch
+ * typos such as a 30000-second timeout rather than second-guess a choice.
+ */
+export const SETTING_RANGES: Record<NumericSetting, { min: number; max: number; unit: string }> = {
+  minGapMs: { min: 0, max: 3_600_000, unit: 'milliseconds' },
+  lokiMaxLines: { min: 1, max: 1_000_000, unit: 'lines' },
+  maxLinesPerSpan: { min: 1, max: 10_000, unit: 'lines' },
+  lokiMarginSeconds: { min: 0, max: 3600, unit: 'seconds' },
+  timeoutSeconds: { min: 1, max: 3600, unit: 'seconds' },
+  tempoConcurrency: { min: 1, max: 64, unit: 'requests' },
+  maxTraceMB: { min: 1, max: 4096, unit: 'MiB' },
+  maxLogsMB: { min: 1, max: 4096, unit: 'MiB' },
+};
 
 /** The two backends a data source talks to; used to build their settings keys. */
 export type Backend = 'tempo' | 'loki';

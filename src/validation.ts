@@ -7,14 +7,17 @@ export function validateUrl(value: string | undefined, example: string): string 
   if (!value) {
     return undefined;
   }
-  let protocol = '';
+  let url: URL | undefined;
   try {
-    protocol = new URL(value.trim()).protocol;
+    url = new URL(value.trim());
   } catch {
     // Not a URL at all; reported below like any other scheme.
   }
-  if (protocol !== 'http:' && protocol !== 'https:') {
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
     return `Enter a full URL starting with http:// or https://, e.g. ${example}`;
+  }
+  if (url.username || url.password) {
+    return 'Remove the user and password from the URL and use basic authentication below, which stores the password encrypted';
   }
   return undefined;
 }
@@ -34,7 +37,7 @@ function toJavaScriptSyntax(re2: string): string {
 // fail on every query.
 const unsupportedInRE2 = /\(\?<?[=!]|\\[1-9]|\\k</;
 
-/** Checks that a retry pattern compiles as a regular expression the Go backend accepts. */
+/** Checks that a retry pattern compiles as a regular expression the Go backend accepts and is selective. */
 export function validateRegex(value: string | undefined): string | undefined {
   if (!value) {
     return undefined;
@@ -42,35 +45,37 @@ export function validateRegex(value: string | undefined): string | undefined {
   if (unsupportedInRE2.test(value)) {
     return 'Look-around and back-references are not supported (the pattern runs as a Go RE2 regular expression)';
   }
+  let re: RegExp;
   try {
-    new RegExp(toJavaScriptSyntax(value), 'i');
+    re = new RegExp(toJavaScriptSyntax(value), 'i');
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
     return `Not a valid regular expression: ${reason}`;
   }
-  return undefined;
-}
-
-/** Checks that a number, when set, is a positive whole number. */
-export function validatePositiveInteger(value: number | undefined): string | undefined {
-  if (value === undefined) {
-    return undefined;
-  }
-  if (!Number.isInteger(value) || value <= 0) {
-    return 'Enter a whole number greater than 0, or leave empty for the default';
+  if (re.test('')) {
+    // It would match every log line, and every line would count as a retry.
+    return 'This pattern matches every log line (it matches empty text); make it match only retry messages';
   }
   return undefined;
 }
 
-/** Checks that a number, when set, is zero or a positive whole number. */
-export function validateNonNegativeInteger(value: number | undefined): string | undefined {
+/** The accepted range of one numeric setting. */
+export interface NumberRange {
+  min: number;
+  max?: number;
+  unit?: string;
+}
+
+/** Checks that a number, when set, is a whole number within range. */
+export function validateWholeNumber(value: number | undefined, { min, max, unit }: NumberRange): string | undefined {
   if (value === undefined) {
     return undefined;
   }
-  if (!Number.isInteger(value) || value < 0) {
-    return 'Enter a whole number of 0 or more, or leave empty for the default';
+  if (Number.isInteger(value) && value >= min && (max === undefined || value <= max)) {
+    return undefined;
   }
-  return undefined;
+  const range = max === undefined ? `of ${min} or more` : `from ${min} to ${max}`;
+  return `Enter a whole number ${range}${unit ? ` (${unit})` : ''}, or leave empty for the default`;
 }
 
 /** Checks that a log selector looks like a LogQL stream selector. */
@@ -116,6 +121,40 @@ export function validateTimeShift(value: string | undefined): string | undefined
   }
   if (!timeShift.test(value.trim())) {
     return 'Enter a duration with a unit, e.g. -5m, 30s or 1h';
+  }
+  return undefined;
+}
+
+// Tempo and Loki (dskit) accept tenant ids of letters, digits and !-_.*'(),
+// up to 150 characters; "a|b" queries several tenants at once.
+const tenantPart = /^[A-Za-z0-9!\-_.*'()]{1,150}$/;
+
+/** Checks a tenant id (or several joined by "|") the way Tempo and Loki do. */
+export function validateTenantId(value: string | undefined): string | undefined {
+  if (!value) {
+    return undefined;
+  }
+  for (const part of value.split('|')) {
+    if (part === '') {
+      return 'Remove the extra "|": every tenant between separators needs a name';
+    }
+    if (part.length > 150) {
+      return `A tenant ID is at most 150 characters (this one has ${part.length})`;
+    }
+    if (part === '.' || part === '..' || !tenantPart.test(part)) {
+      return "Use only letters, digits and ! - _ . * ' ( ) in a tenant ID; separate several tenants with |";
+    }
+  }
+  return undefined;
+}
+
+/** Checks that a newly entered CA certificate is PEM text. */
+export function validatePemCertificate(value: string | undefined): string | undefined {
+  if (!value) {
+    return undefined;
+  }
+  if (!/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(value)) {
+    return 'Paste the CA certificate in PEM form, including the BEGIN CERTIFICATE and END CERTIFICATE lines';
   }
   return undefined;
 }

@@ -1,31 +1,27 @@
-import { test, expect } from '@grafana/plugin-e2e';
-import { MyDataSourceOptions, MySecureJsonData } from '../src/types';
+import { expect, test } from '@grafana/plugin-e2e';
 
-test('smoke: should render config editor', async ({ createDataSourceConfigPage, readProvisionedDataSource, page }) => {
-  const ds = await readProvisionedDataSource({ fileName: 'datasources.yml' });
-  await createDataSourceConfigPage({ type: ds.type });
-  await expect(page.getByLabel('Path')).toBeVisible();
-});
-test('"Save & test" should be successful when configuration is valid', async ({
-  createDataSourceConfigPage,
-  readProvisionedDataSource,
-  page,
-}) => {
-  const ds = await readProvisionedDataSource<MyDataSourceOptions, MySecureJsonData>({ fileName: 'datasources.yml' });
-  const configPage = await createDataSourceConfigPage({ type: ds.type });
-  await page.getByRole('textbox', { name: 'Path' }).fill(ds.jsonData.path ?? '');
-  await page.getByRole('textbox', { name: 'API Key' }).fill(ds.secureJsonData?.apiKey ?? '');
+import { endpointSelectors } from '../src/selectors';
+
+// Where the Grafana under test reaches Tempo and Loki (the compose stack's
+// service names by default).
+const TEMPO_URL = process.env.TEMPO_URL ?? 'http://tempo:3200';
+const LOKI_URL = process.env.LOKI_URL ?? 'http://loki:3100';
+const PLUGIN_ID = 'tracegap-correlator-datasource';
+
+const tempo = endpointSelectors('tempo');
+const loki = endpointSelectors('loki');
+
+test('"Save & test" succeeds with reachable Tempo and Loki', async ({ createDataSourceConfigPage, page }) => {
+  const configPage = await createDataSourceConfigPage({ type: PLUGIN_ID });
+  await page.getByRole('textbox', { name: tempo.url.label }).fill(TEMPO_URL);
+  await page.getByRole('textbox', { name: loki.url.label }).fill(LOKI_URL);
   await expect(configPage.saveAndTest()).toBeOK();
 });
 
-test('"Save & test" should fail when configuration is invalid', async ({
-  createDataSourceConfigPage,
-  readProvisionedDataSource,
-  page,
-}) => {
-  const ds = await readProvisionedDataSource<MyDataSourceOptions, MySecureJsonData>({ fileName: 'datasources.yml' });
-  const configPage = await createDataSourceConfigPage({ type: ds.type });
-  await page.getByRole('textbox', { name: 'Path' }).fill(ds.jsonData.path ?? '');
-  await expect(configPage.saveAndTest()).not.toBeOK();
-  await expect(configPage).toHaveAlert('error', { hasText: 'API key is missing' });
+test('a URL without http(s) is explained before saving', async ({ createDataSourceConfigPage, page }) => {
+  await createDataSourceConfigPage({ type: PLUGIN_ID });
+  await page.getByRole('textbox', { name: tempo.url.label }).fill('tempo:3200');
+  await expect(
+    page.getByText('Enter a full URL starting with http:// or https://, e.g. http://tempo:3200')
+  ).toBeVisible();
 });

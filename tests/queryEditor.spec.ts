@@ -1,28 +1,36 @@
-import { test, expect } from '@grafana/plugin-e2e';
+import { expect, test } from '@grafana/plugin-e2e';
 
-test('smoke: should render query editor', async ({ panelEditPage, readProvisionedDataSource }) => {
-  const ds = await readProvisionedDataSource({ fileName: 'datasources.yml' });
+import { QueryEditorSelectors as S } from '../src/selectors';
+
+const TEMPO_URL = process.env.TEMPO_URL ?? 'http://tempo:3200';
+const LOKI_URL = process.env.LOKI_URL ?? 'http://loki:3100';
+// The seed trace the compose stack loads (see /work/shared/fixtures/real/README.md).
+const TRACE_ID = process.env.TRACE_ID ?? '0af7651916cd43dd8448eb211c80319c';
+
+test('a trace query runs when the trace ID field loses focus', async ({ createDataSource, panelEditPage }) => {
+  const ds = await createDataSource({
+    type: 'tracegap-correlator-datasource',
+    name: `tracegap-e2e-${Date.now()}`,
+    jsonData: { tempoUrl: TEMPO_URL, lokiUrl: LOKI_URL },
+  });
   await panelEditPage.datasource.set(ds.name);
-  await expect(panelEditPage.getQueryEditorRow('A').getByRole('textbox', { name: 'Query Text' })).toBeVisible();
+  const row = panelEditPage.getQueryEditorRow('A');
+  await expect(row.getByRole('radio', { name: 'Trace' })).toBeChecked();
+  await row.getByRole('textbox', { name: S.traceId.label }).fill(TRACE_ID);
+  const queryRequest = panelEditPage.waitForQueryDataRequest();
+  await row.getByRole('textbox', { name: S.traceId.label }).blur();
+  await expect(await queryRequest).toBeTruthy();
 });
 
-test('should trigger new query when Constant field is changed', async ({
-  panelEditPage,
-  readProvisionedDataSource,
-}) => {
-  const ds = await readProvisionedDataSource({ fileName: 'datasources.yml' });
+test('switching to Search shows TraceQL and limit', async ({ createDataSource, panelEditPage }) => {
+  const ds = await createDataSource({
+    type: 'tracegap-correlator-datasource',
+    name: `tracegap-e2e-${Date.now()}`,
+    jsonData: { tempoUrl: TEMPO_URL, lokiUrl: LOKI_URL },
+  });
   await panelEditPage.datasource.set(ds.name);
-  await panelEditPage.getQueryEditorRow('A').getByRole('textbox', { name: 'Query Text' }).fill('test query');
-  const queryReq = panelEditPage.waitForQueryDataRequest();
-  await panelEditPage.getQueryEditorRow('A').getByRole('spinbutton').fill('10');
-  await expect(await queryReq).toBeTruthy();
-});
-
-test('data query should return values 10 and 20', async ({ panelEditPage, readProvisionedDataSource }) => {
-  const ds = await readProvisionedDataSource({ fileName: 'datasources.yml' });
-  await panelEditPage.datasource.set(ds.name);
-  await panelEditPage.getQueryEditorRow('A').getByRole('textbox', { name: 'Query Text' }).fill('test query');
-  await panelEditPage.setVisualization('Table');
-  await expect(panelEditPage.refreshPanel()).toBeOK();
-  await expect(panelEditPage.panel.data).toContainText(['10', '20']);
+  const row = panelEditPage.getQueryEditorRow('A');
+  await row.getByRole('radio', { name: 'Search' }).check();
+  await expect(row.getByRole('textbox', { name: S.query.label })).toBeVisible();
+  await expect(row.getByRole('spinbutton', { name: S.limit.label })).toBeVisible();
 });

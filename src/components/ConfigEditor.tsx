@@ -4,6 +4,7 @@ import { Field, FieldSet, Input } from '@grafana/ui';
 
 import { ConfigEditorSelectors as S } from '../selectors';
 import { TracegapOptions, TracegapSecureJsonData } from '../types';
+import { validateTenantId } from '../validation';
 import { CorrelationSettings } from './CorrelationSettings';
 import { EndpointSettings } from './EndpointSettings';
 import { withJsonData } from './options';
@@ -13,6 +14,7 @@ type Props = DataSourcePluginOptionsEditorProps<TracegapOptions, TracegapSecureJ
 
 /** The data source settings page: where Tempo and Loki are, and how their data is joined. */
 export function ConfigEditor({ options, onOptionsChange }: Props) {
+  const tenantError = validateTenantId(options.jsonData.tenantId);
   return (
     <>
       <EndpointSettings backend="tempo" options={options} onOptionsChange={onOptionsChange} />
@@ -21,7 +23,9 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       <FieldSet label="Tenant">
         <Field
           label={S.tenantId.label}
-          description="Sent as X-Scope-OrgID to both Tempo and Loki. Leave empty when they run without multi-tenancy."
+          description="Sent as X-Scope-OrgID to both Tempo and Loki; join several with | to query them together. Leave empty when Tempo and Loki run without multi-tenancy."
+          invalid={!!tenantError}
+          error={tenantError}
         >
           <Input
             id={S.tenantId.id}

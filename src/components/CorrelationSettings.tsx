@@ -3,8 +3,8 @@ import { SelectableValue } from '@grafana/data';
 import { Field, FieldSet, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
 
 import { ConfigEditorSelectors } from '../selectors';
-import { DEFAULT_SETTINGS, LogQueryMode, TracegapOptions } from '../types';
-import { validateLogSelector, validateNonNegativeInteger, validatePositiveInteger, validateRegex } from '../validation';
+import { DEFAULT_SETTINGS, LogQueryMode, NumericSetting, SETTING_RANGES, TracegapOptions } from '../types';
+import { validateLogSelector, validateRegex, validateWholeNumber } from '../validation';
 import { parseNumberInput, Settings, withJsonData } from './options';
 
 const S = ConfigEditorSelectors.correlation;
@@ -23,45 +23,28 @@ const modeOptions: Array<SelectableValue<LogQueryMode>> = [
   },
 ];
 
-type NumberKey =
-  'minGapMs' | 'lokiMaxLines' | 'maxLinesPerSpan' | 'lokiMarginSeconds' | 'timeoutSeconds' | 'tempoConcurrency';
-
-// One row per numeric setting: what it means, and which check applies.
-const numberFields: Array<{
-  key: NumberKey;
-  description: string;
-  validate: (value: number | undefined) => string | undefined;
-}> = [
-  {
-    key: 'minGapMs',
-    description: "Silences in a span's logs shorter than this are not reported as waits.",
-    validate: validatePositiveInteger,
-  },
+// One row per numeric setting, in the order shown, with what it means.
+const numberFields: Array<{ key: NumericSetting; description: string }> = [
+  { key: 'minGapMs', description: "Silences in a span's logs shorter than this are not reported as waits." },
   {
     key: 'lokiMaxLines',
     description: 'Upper bound on the log lines read for one trace (Loki is paged by time to reach it).',
-    validate: validatePositiveInteger,
   },
   {
     key: 'maxLinesPerSpan',
     description: "Log lines attached to each span's events in the trace view; findings still use all lines.",
-    validate: validatePositiveInteger,
   },
   {
     key: 'lokiMarginSeconds',
     description: 'Widens the log time range around the trace, for clocks that disagree and late log lines.',
-    validate: validateNonNegativeInteger,
   },
-  {
-    key: 'timeoutSeconds',
-    description: 'Time allowed for each request to Tempo or Loki.',
-    validate: validatePositiveInteger,
-  },
+  { key: 'timeoutSeconds', description: 'Time allowed for each request to Tempo or Loki.' },
   {
     key: 'tempoConcurrency',
     description: 'Traces fetched from Tempo at the same time by search, wait metrics and annotation queries.',
-    validate: validatePositiveInteger,
   },
+  { key: 'maxTraceMB', description: 'Largest Tempo response accepted; bigger traces fail with a clear error.' },
+  { key: 'maxLogsMB', description: 'Largest Loki response accepted per request.' },
 ];
 
 interface Props {
@@ -148,14 +131,15 @@ export function CorrelationSettings({ options, onOptionsChange }: Props) {
         />
       </Field>
 
-      {numberFields.map(({ key, description, validate }) => {
-        const error = validate(jsonData[key]);
+      {numberFields.map(({ key, description }) => {
+        const error = validateWholeNumber(jsonData[key], SETTING_RANGES[key]);
         return (
           <Field key={key} label={S[key].label} description={description} invalid={!!error} error={error}>
             <Input
               id={S[key].id}
               type="number"
-              min={key === 'lokiMarginSeconds' ? 0 : 1}
+              min={SETTING_RANGES[key].min}
+              max={SETTING_RANGES[key].max}
               width={20}
               value={jsonData[key] ?? ''}
               placeholder={String(DEFAULT_SETTINGS[key])}

@@ -4,7 +4,7 @@ import { Field, FieldSet, Input, RadioButtonGroup, SecretInput, SecretTextArea, 
 
 import { endpointSelectors } from '../selectors';
 import { AuthMethod, Backend, DEFAULT_SETTINGS } from '../types';
-import { validateUrl } from '../validation';
+import { validatePemCertificate, validateUrl } from '../validation';
 import { Settings, withJsonData, withSecret, withSecretReset } from './options';
 
 // The settings keys of each backend; spelled out (not built from strings) so
@@ -61,6 +61,8 @@ export function EndpointSettings({ backend, options, onOptionsChange }: Props) {
   const secureJsonData = options.secureJsonData ?? {};
   const auth = jsonData[k.auth] ?? DEFAULT_SETTINGS.auth;
   const urlError = validateUrl(jsonData[k.url], examples[backend].url);
+  // Only a certificate typed in this session can be checked: a saved one is never sent back.
+  const caCertError = validatePemCertificate(secureJsonData[k.caCert]);
 
   return (
     <FieldSet label={S.section}>
@@ -142,6 +144,8 @@ export function EndpointSettings({ backend, options, onOptionsChange }: Props) {
       <Field
         label={S.caCert.label}
         description="PEM certificate of the authority that signed the server's certificate, when it is not publicly trusted."
+        invalid={!!caCertError}
+        error={caCertError}
       >
         <SecretTextArea
           id={S.caCert.id}

@@ -12,10 +12,11 @@ import {
   GroupBy,
   QUERY_TYPES,
   QueryType,
+  SETTING_RANGES,
   TracegapOptions,
   TracegapQuery,
 } from '../types';
-import { validateLogSelector, validatePositiveInteger, validateTraceId } from '../validation';
+import { validateLogSelector, validateTraceId, validateWholeNumber } from '../validation';
 
 type Props = QueryEditorProps<DataSource, TracegapQuery, TracegapOptions>;
 
@@ -41,8 +42,8 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
   const id = (base: string) => `${base}-${query.refId}`;
 
   const traceIdError = validateTraceId(query.traceId);
-  const limitError = validatePositiveInteger(query.limit);
-  const minGapError = validatePositiveInteger(query.minGapMs);
+  const limitError = validateWholeNumber(query.limit, { min: 1 });
+  const minGapError = validateWholeNumber(query.minGapMs, SETTING_RANGES.minGapMs);
   const logSelectorError = validateLogSelector(query.logSelector);
   const isValid = !traceIdError && !limitError && !minGapError && !logSelectorError;
 
@@ -181,7 +182,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
           <Input
             id={id(S.minGapMs.id)}
             type="number"
-            min={1}
+            min={0}
             width={12}
             value={query.minGapMs ?? ''}
             placeholder={String(settings.minGapMs ?? DEFAULT_SETTINGS.minGapMs)}

@@ -1,0 +1,371 @@
+import React, { useState } from 'react';
+import { DataSourceInstanceSettings, DataSourcePluginMeta, DataSourceSettings } from '@grafana/data';
+import { DataSourceSrv, setDataSourceSrv } from '@grafana/runtime';
+import { render, screen, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+
+import { ConfigEditorSelectors as C, endpointSelectors } from '../selectors';
+import { newSettings } from '../test-utils';
+import { TracegapOptions, TracegapSecureJsonData } from '../types';
+import { ConfigEditor } from './ConfigEditor';
+
+type Settings = DataSourceSettings<TracegapOptions, TracegapSecureJsonData>;
+
+// The form is large and userEvent types key by key; on a busy machine that can
+// take longer than Jest's default 5 s per test.
+jest.setTimeout(30000);
+
+const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n';
+const tempo = endpointSelectors('tempo');
+const loki = endpointSelectors('loki');
+
+// Grafana's Field puts its description (and a " *" for required fields) inside
+// the <label>, so a field's accessible name is longer than its label. Find the
+// input through the <label for> whose own text is the label: this also proves
+// the label is bound to the input.
+function queryByLabel(label: string): HTMLElement | null {
+  const matches = Array.from(document.querySelectorAll('label')).filter(
+    (el) => el.firstElementChild?.textContent?.replace(/ \*$/, '') === label
+  );
+  if (matches.length > 1) {
+    throw new Error(`${matches.length} labels read "${label}"`);
+  }
+  if (!matches.length) {
+    return null;
+  }
+  const input = document.getElementById(matches[0].htmlFor);
+  if (!input) {
+    throw new Error(`label "${label}" is bound to no element (for="${matches[0].htmlFor}")`);
+  }
+  return input;
+}
+function byLabel(label: string): HTMLElement {
+  const input = queryByLabel(label);
+  if (!input) {
+    throw new Error(`no label reads "${label}"`);
+  }
+  return input;
+}
+
+// Renders the editor the way Grafana does: each onOptionsChange comes back as
+// the new options prop. Returns the recorded payloads.
+function setup(initial: Settings = newSettings()) {
+  const onOptionsChange = jest.fn();
+  function Harness() {
+    const [options, setOptions] = useState(initial);
+    return (
+      <ConfigEditor
+        options={options}
+        onOptionsChange={(o) => {
+          onOptionsChange(o);
+          setOptions(o);
+        }}
+      />
+    );
+  }
+  render(<Harness />);
+  const last = (): Settings => onOptionsChange.mock.calls[onOptionsChange.mock.calls.length - 1][0];
+  return { onOptionsChange, last, user: userEvent.setup() };
+}
+
+// Grafana's data source service with two data sources, answering the picker's
+// list requests by type the way Grafana does.
+const lokiDs = { uid: 'loki-uid', name: 'Loki (prod)', type: 'loki' };
+const promDs = { uid: 'prom-uid', name: 'Prometheus', type: 'prometheus' };
+const getList = jest.fn();
+beforeEach(() => {
+  const all = [lokiDs, promDs].map(
+    (ds) =>
+      ({
+        ...ds,
+        id: 1,
+        access: 'proxy',
+        jsonData: {},
+        readOnly: false,
+        meta: { info: { logos: { small: '' } } } as unknown as DataSourcePluginMeta,
+      }) as unknown as DataSourceInstanceSettings
+  );
+  getList.mockReset();
+  getList.mockImplementation((filters: { type?: string }) =>
+    all.filter((ds) => !filters.type || ds.type === filters.type)
+  );
+  setDataSourceSrv({
+    getList,
+    getInstanceSettings: (ref: string | { uid?: string } | null | undefined) =>
+      all.find((ds) => ref && (ds.uid === ref || ds.name === ref || ds.uid === (ref as { uid?: string }).uid)),
+  } as unknown as DataSourceSrv);
+});
+
+describe('ConfigEditor', () => {
+  it('renders the sections with labelled inputs and the defaults as placeholders', () => {
+    setup();
+    for (const name of ['Tempo', 'Loki', 'Tenant', 'Log correlation', 'Trace to logs']) {
+      expect(screen.getByRole('group', { name })).toBeInTheDocument();
+    }
+    expect(byLabel(tempo.url.label)).toHaveAttribute('placeholder', 'http://tempo:3200');
+    expect(byLabel(loki.url.label)).toHaveAttribute('placeholder', 'http://loki:3100');
+    expect(byLabel(C.correlation.logSelector.label)).toHaveAttribute('placeholder', '{service_name=~".+"}');
+    expect(byLabel(C.correlation.retryPattern.label)).toHaveAttribute(
+      'placeholder',
+      'retrying|will retry|attempt \\d+ failed'
+    );
+    const defaults: Array<[string, string]> = [
+      [C.correlation.minGapMs.label, '100'],
+      [C.correlation.lokiMaxLines.label, '50000'],
+      [C.correlation.maxLinesPerSpan.label, '100'],
+      [C.correlation.lokiMarginSeconds.label, '5'],
+      [C.correlation.timeoutSeconds.label, '30'],
+      [C.correlation.tempoConcurrency.label, '8'],
+      [C.correlation.maxTraceMB.label, '512'],
+      [C.correlation.maxLogsMB.label, '512'],
+    ];
+    for (const [label, placeholder] of defaults) {
+      expect(byLabel(label)).toHaveAttribute('placeholder', placeholder);
+    }
+    expect(screen.getByRole('radio', { name: 'Auto' })).toBeChecked();
+    // With no authentication, no credential inputs are shown.
+    expect(queryByLabel(tempo.password.label)).not.toBeInTheDocument();
+    expect(queryByLabel(tempo.token.label)).not.toBeInTheDocument();
+  });
+
+  it('writes the Tempo URL into jsonData, leaving everything else as it was', async () => {
+    const initial = newSettings({ jsonData: { lokiUrl: 'http://loki:3100' } });
+    const { last, user } = setup(initial);
+    await user.click(byLabel(tempo.url.label));
+    await user.paste('http://tempo:3200');
+    expect(last()).toEqual({ ...initial, jsonData: { lokiUrl: 'http://loki:3100', tempoUrl: 'http://tempo:3200' } });
+  });
+
+  it('explains a URL without http(s)', async () => {
+    const { user } = setup();
+    await user.type(byLabel(loki.url.label), 'loki:3100');
+    expect(
+      screen.getByText('Enter a full URL starting with http:// or https://, e.g. http://loki:3100')
+    ).toBeInTheDocument();
+    await user.clear(byLabel(loki.url.label));
+    await user.type(byLabel(loki.url.label), 'https://loki.example.com');
+    expect(screen.queryByText(/Enter a full URL/)).not.toBeInTheDocument();
+  });
+
+  it('basic authentication stores the user in jsonData and the password as a secret', async () => {
+    const initial = newSettings();
+    const { last, user } = setup(initial);
+    const group = screen.getByRole('radiogroup', { name: tempo.auth.label });
+    await user.click(within(group).getByRole('radio', { name: 'Basic authentication' }));
+    expect(last()).toEqual({ ...initial, jsonData: { tempoAuth: 'basic' } });
+
+    await user.type(byLabel(tempo.user.label), 'grafana');
+    await user.type(byLabel(tempo.password.label), 'hunter2');
+    expect(last()).toEqual({
+      ...initial,
+      jsonData: { tempoAuth: 'basic', tempoUser: 'grafana' },
+      secureJsonData: { tempoPassword: 'hunter2' },
+    });
+    // A typed secret is masked, not shown as text.
+    expect(byLabel(tempo.password.label)).toHaveAttribute('type', 'password');
+    // Loki's settings are untouched.
+    expect(queryByLabel(loki.password.label)).not.toBeInTheDocument();
+  });
+
+  it('bearer authentication stores the token as a secret', async () => {
+    const initial = newSettings({ jsonData: { lokiAuth: 'bearer' } });
+    const { last, user } = setup(initial);
+    await user.type(byLabel(loki.token.label), 'glc_abc');
+    expect(last()).toEqual({ ...initial, secureJsonData: { lokiToken: 'glc_abc' } });
+  });
+
+  it('shows stored secrets only as configured, never their values', async () => {
+    const secret = 'do-not-show-me';
+    const initial = newSettings({
+      jsonData: { tempoAuth: 'bearer', lokiAuth: 'basic', lokiUser: 'loki' },
+      secureJsonFields: { tempoToken: true, lokiPassword: true, tempoTlsCACert: true },
+      // Grafana never sends stored secrets back, but even if it did they must not be shown.
+      secureJsonData: { tempoToken: secret, lokiPassword: secret, tempoTlsCACert: secret },
+    });
+    const { container } = render(<ConfigEditor options={initial} onOptionsChange={jest.fn()} />);
+    expect(container.innerHTML).not.toContain(secret);
+    const values = Array.from(container.querySelectorAll('input, textarea')).map(
+      (el) => (el as HTMLInputElement).value
+    );
+    expect(values).not.toContain(secret);
+    expect(byLabel(tempo.token.label)).toHaveValue('configured');
+    expect(byLabel(tempo.token.label)).toBeDisabled();
+    expect(byLabel(loki.password.label)).toHaveValue('configured');
+  });
+
+  it('Reset clears a stored secret so a new one can be entered', async () => {
+    const initial = newSettings({
+      jsonData: { tempoAuth: 'bearer' },
+      secureJsonFields: { tempoToken: true },
+    });
+    const { last, user } = setup(initial);
+    await user.click(screen.getByRole('button', { name: 'Reset' }));
+    expect(last()).toEqual({
+      ...initial,
+      secureJsonFields: { tempoToken: false },
+      secureJsonData: { tempoToken: '' },
+    });
+    expect(byLabel(tempo.token.label)).toHaveValue('');
+    expect(byLabel(tempo.token.label)).toBeEnabled();
+  });
+
+  it('stores the CA certificate as a secret and the TLS switch in jsonData', async () => {
+    const initial = newSettings();
+    const { last, user } = setup(initial);
+    await user.click(byLabel(loki.tlsSkipVerify.label));
+    expect(last()).toEqual({ ...initial, jsonData: { lokiTlsSkipVerify: true } });
+    await user.click(byLabel(tempo.caCert.label));
+    await user.paste('MIIB');
+    expect(screen.getByText(/^Paste the CA certificate in PEM form/)).toBeInTheDocument();
+    await user.clear(byLabel(tempo.caCert.label));
+    await user.paste(PEM);
+    expect(last()).toEqual({
+      ...initial,
+      jsonData: { lokiTlsSkipVerify: true },
+      secureJsonData: { tempoTlsCACert: PEM },
+    });
+    expect(screen.queryByText(/^Paste the CA certificate in PEM form/)).not.toBeInTheDocument();
+  });
+
+  it('stores the shared tenant ID', async () => {
+    const initial = newSettings();
+    const { last, user } = setup(initial);
+    await user.type(byLabel(C.tenantId.label), 'tenant-a');
+    expect(last()).toEqual({ ...initial, jsonData: { tenantId: 'tenant-a' } });
+  });
+
+  it('edits the log correlation settings', async () => {
+    const initial = newSettings();
+    const { last, user } = setup(initial);
+    await user.click(byLabel(C.correlation.logSelector.label));
+    await user.paste('{job="api"}');
+    await user.type(byLabel(C.correlation.traceIdFields.label), 'trace_id{Enter}traceId{Enter}');
+    await user.type(byLabel(C.correlation.spanIdFields.label), 'span_id{Enter}');
+    await user.click(screen.getByRole('radio', { name: 'Structured metadata' }));
+    await user.click(byLabel(C.correlation.retryPattern.label));
+    await user.paste('retry #\\d+');
+    await user.type(byLabel(C.correlation.minGapMs.label), '250');
+    await user.type(byLabel(C.correlation.lokiMaxLines.label), '10000');
+    await user.type(byLabel(C.correlation.maxLinesPerSpan.label), '20');
+    await user.type(byLabel(C.correlation.lokiMarginSeconds.label), '0');
+    await user.type(byLabel(C.correlation.timeoutSeconds.label), '60');
+    await user.type(byLabel(C.correlation.tempoConcurrency.label), '4');
+    await user.type(byLabel(C.correlation.maxTraceMB.label), '64');
+    await user.type(byLabel(C.correlation.maxLogsMB.label), '128');
+    expect(last()).toEqual({
+      ...initial,
+      jsonData: {
+        logSelector: '{job="api"}',
+        traceIdFields: ['trace_id', 'traceId'],
+        spanIdFields: ['span_id'],
+        logQueryMode: 'metadata',
+        retryPattern: 'retry #\\d+',
+        minGapMs: 250,
+        lokiMaxLines: 10000,
+        maxLinesPerSpan: 20,
+        lokiMarginSeconds: 0,
+        timeoutSeconds: 60,
+        tempoConcurrency: 4,
+        maxTraceMB: 64,
+        maxLogsMB: 128,
+      },
+    });
+    expect(screen.queryByRole('alert')).not.toBeInTheDocument();
+  });
+
+  it('removing the last id field stores none, so the defaults apply', async () => {
+    const initial = newSettings({ jsonData: { traceIdFields: ['trace_id'] } });
+    const { last, user } = setup(initial);
+    await user.click(screen.getByRole('button', { name: /Remove tag: trace_id/i }));
+    expect(last()).toEqual({ ...initial, jsonData: { traceIdFields: undefined } });
+  });
+
+  it('clearing a number stores none, so the default applies', async () => {
+    const initial = newSettings({ jsonData: { lokiMaxLines: 10000 } });
+    const { last, user } = setup(initial);
+    await user.clear(byLabel(C.correlation.lokiMaxLines.label));
+    expect(last()).toEqual({ ...initial, jsonData: { lokiMaxLines: undefined } });
+  });
+
+  it.each<[string, TracegapOptions, string]>([
+    ['a retry pattern that does not compile', { retryPattern: 'attempt (\\d+' }, 'Not a valid regular expression'],
+    [
+      'a retry pattern Go cannot run',
+      { retryPattern: 'retry(?!ing)' },
+      'Look-around and back-references are not supported',
+    ],
+    ['a negative minimum gap', { minGapMs: -1 }, 'Enter a whole number from 0 to 3600000 (milliseconds)'],
+    ['a zero timeout', { timeoutSeconds: 0 }, 'Enter a whole number from 1 to 3600 (seconds)'],
+    ['a timeout typed in milliseconds', { timeoutSeconds: 30000 }, 'Enter a whole number from 1 to 3600 (seconds)'],
+    ['a fractional concurrency', { tempoConcurrency: 1.5 }, 'Enter a whole number from 1 to 64 (requests)'],
+    ['a negative margin', { lokiMarginSeconds: -1 }, 'Enter a whole number from 0 to 3600 (seconds)'],
+    ['a huge trace size', { maxTraceMB: 5000 }, 'Enter a whole number from 1 to 4096 (MiB)'],
+    ['a tenant ID with a space', { tenantId: 'tenant a' }, 'Use only letters, digits'],
+    ['a retry pattern that matches every line', { retryPattern: 'retry|' }, 'This pattern matches every log line'],
+    ['a log selector without braces', { logSelector: 'job="api"' }, 'Enter a LogQL stream selector in braces'],
+    ['a Tempo URL without a scheme', { tempoUrl: 'tempo:3200' }, 'Enter a full URL starting with http:// or https://'],
+    [
+      'a trace-to-logs shift without a unit',
+      { tracesToLogsV2: { spanStartTimeShift: '5' } },
+      'Enter a duration with a unit',
+    ],
+  ])('explains %s', (_, jsonData, message) => {
+    setup(newSettings({ jsonData }));
+    expect(screen.getByText(new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))).toBeInTheDocument();
+  });
+
+  describe('Trace to logs', () => {
+    it('offers only Loki data sources and stores the chosen uid', async () => {
+      const initial = newSettings();
+      const { last, user } = setup(initial);
+      expect(getList).toHaveBeenCalledWith(expect.objectContaining({ type: 'loki' }));
+      await user.click(byLabel(C.traceToLogs.datasource.label));
+      expect(screen.queryByText('Prometheus')).not.toBeInTheDocument();
+      await user.click(screen.getByText('Loki (prod)'));
+      expect(last()).toEqual({ ...initial, jsonData: { tracesToLogsV2: { datasourceUid: 'loki-uid' } } });
+    });
+
+    it('writes the time shifts, filters, tags and custom query into tracesToLogsV2', async () => {
+      const initial = newSettings({ jsonData: { tracesToLogsV2: { datasourceUid: 'loki-uid' } } });
+      const { last, user } = setup(initial);
+      expect(screen.getByText('Loki (prod)')).toBeInTheDocument();
+      await user.type(byLabel(C.traceToLogs.spanStartTimeShift.label), '-5m');
+      await user.type(byLabel(C.traceToLogs.spanEndTimeShift.label), '5m');
+      await user.click(byLabel(C.traceToLogs.filterByTraceID.label));
+      await user.click(byLabel(C.traceToLogs.filterBySpanID.label));
+      await user.click(byLabel(C.traceToLogs.tags.label));
+      await user.paste('service.name=service_name, pod');
+      await user.tab();
+      expect(queryByLabel(C.traceToLogs.query.label)).not.toBeInTheDocument();
+      await user.click(byLabel(C.traceToLogs.customQuery.label));
+      await user.click(byLabel(C.traceToLogs.query.label));
+      await user.paste('{job="api"}');
+      expect(last()).toEqual({
+        ...initial,
+        jsonData: {
+          tracesToLogsV2: {
+            datasourceUid: 'loki-uid',
+            spanStartTimeShift: '-5m',
+            spanEndTimeShift: '5m',
+            filterByTraceID: true,
+            filterBySpanID: true,
+            tags: [{ key: 'service.name', value: 'service_name' }, { key: 'pod' }],
+            customQuery: true,
+            query: '{job="api"}',
+          },
+        },
+      });
+      // The tags read back in their canonical form.
+      expect(byLabel(C.traceToLogs.tags.label)).toHaveValue('service.name=service_name, pod');
+    });
+
+    it('leaves the settings alone when the tags lose focus unchanged', async () => {
+      const { onOptionsChange, user } = setup(
+        newSettings({ jsonData: { tracesToLogsV2: { tags: [{ key: 'pod' }] } } })
+      );
+      await user.click(byLabel(C.traceToLogs.tags.label));
+      await user.tab();
+      expect(onOptionsChange).not.toHaveBeenCalled();
+    });
+  });
+});
