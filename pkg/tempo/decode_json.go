@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -24,6 +25,9 @@ func DecodeTraceJSON(b []byte) (*TraceResult, error) {
 	var doc jsonTraceDoc
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("decode Tempo trace (JSON): %w", err)
+	}
+	if doc.Batches == nil && doc.ResourceSpans == nil && doc.Trace == nil {
+		return nil, errors.New(`decode Tempo trace (JSON): none of "batches", "trace" or "resourceSpans" is present; is this a Tempo trace?`)
 	}
 	batches := doc.Batches
 	batches = append(batches, doc.ResourceSpans...)

@@ -1,13 +1,51 @@
 package tempo
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	"github.com/tracegap/correlator/pkg/model"
 )
+
+// Search runs a TraceQL search (GET /api/search) and returns the traces
+// found, in Tempo's order. limit <= 0 leaves the count to Tempo (20 by
+// default); zero times leave the range to Tempo. Tempo's 400 text for a bad
+// TraceQL query is passed on in the error.
+func (c *Client) Search(ctx context.Context, traceql string, start, end time.Time, limit int) ([]SearchResult, error) {
+	traceql = strings.TrimSpace(traceql)
+	if traceql == "" {
+		return nil, backend.DownstreamErrorf(`the TraceQL query is empty; write one such as {resource.service.name="checkout"}`)
+	}
+	q := url.Values{}
+	q.Set("q", traceql)
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if !start.IsZero() {
+		q.Set("start", strconv.FormatInt(start.Unix(), 10))
+	}
+	if !end.IsZero() {
+		q.Set("end", strconv.FormatInt(end.Add(time.Second-1).Unix(), 10))
+	}
+	const path = "/api/search"
+	resp, err := c.get(ctx, path, q, "application/json", nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := DecodeSearch(resp.Body)
+	if err != nil {
+		return nil, backend.DownstreamError(fmt.Errorf("the answer from %s%s is not a Tempo search result (%w); check the Tempo URL (tempoUrl) in the data source settings",
+			c.BaseURL(), path, err))
+	}
+	return res, nil
+}
 
 // SearchResult is one trace a TraceQL search found.
 type SearchResult struct {
