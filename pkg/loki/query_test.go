@@ -33,8 +33,10 @@ func seedQuery(mode Mode) LogQuery {
 	return LogQuery{TraceID: seedTraceID, Selector: sel, Mode: mode, Start: winStart, End: winEnd}
 }
 
-func isLine(r *http.Request) bool     { return strings.Contains(r.URL.Query().Get("query"), "|~") }
-func isMetadata(r *http.Request) bool { return strings.Contains(r.URL.Query().Get("query"), "trace_id=~") }
+func isLine(r *http.Request) bool { return strings.Contains(r.URL.Query().Get("query"), "|~") }
+func isMetadata(r *http.Request) bool {
+	return strings.Contains(r.URL.Query().Get("query"), "trace_id=~")
+}
 
 // checkSeedLogs checks the 21 entries of the main trace, in time order.
 func checkSeedLogs(t *testing.T, es []model.LogEntry) {
