@@ -80,6 +80,7 @@ type SyntaxError struct {
 	Msg    string // what was wrong
 }
 
+// Error says what is wrong and where.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("decode Loki query_range response: %s at byte %d", e.Msg, e.Offset)
 }

@@ -22,6 +22,7 @@ type NotFoundError struct {
 	TraceID string // normalised
 }
 
+// Error says which trace is missing and where to look.
 func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("trace %s not found in Tempo (check the time range and tenant)", e.TraceID)
 }
