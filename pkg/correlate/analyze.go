@@ -2,8 +2,10 @@ package correlate
 
 import (
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tracegap/correlator/pkg/model"
@@ -50,15 +52,16 @@ type state struct {
 	// Children of span i are childIdx[childOff[i]:childOff[i+1]], sorted by
 	// start then index; kStart/kEnd/kMaxEnd are parallel to childIdx
 	// (kMaxEnd is the running maximum of kEnd within each span's run).
-	childOff []int32
-	childIdx []int32
-	kStart   []int64
-	kEnd     []int64
-	kMaxEnd  []int64
-	roots    []int32
-	preorder []int32 // every span, parents before children
-	spanRank []int32 // position of each span in output order (start, id, index)
-	byRank   []int32 // spans in output order
+	childOff  []int32
+	childIdx  []int32
+	kStart    []int64
+	kEnd      []int64
+	kMaxEnd   []int64
+	roots     []int32
+	preorder  []int32 // every span, parents before children
+	spanRank  []int32 // position of each span in output order (start, id, index)
+	byRank    []int32 // spans in output order
+	rankStart []int   // span entries before the span at each rank (for work splitting)
 
 	// Logs of span i are a.Logs[k] for k in logIdx[logOff[i]:logOff[i+1]],
 	// time-ordered. logT is parallel to a.Logs.
@@ -66,7 +69,12 @@ type state struct {
 	logIdx []int32
 	logT   []int64
 
-	retryLog []bool // parallel to a.Logs: the entry announces a retry
+	// logFlag is parallel to a.Logs: whether the entry announces a retry,
+	// and its severity class. The join computes it while the entry is hot
+	// in the cache; the passes then read this small array instead of the
+	// large Log structs, which they visit in span order, not memory order.
+	logFlag []uint8
+	bools   []bool // scratch
 
 	// late holds warnings that go after the findings (tree problems).
 	late map[int32][]string
@@ -174,4 +182,38 @@ func (s *state) sortOutput() {
 	for r, i := range s.byRank {
 		s.spanRank[i] = int32(r)
 	}
+}
+
+// minChunk is the fewest items worth handing to a goroutine.
+const minChunk = 2048
+
+// split cuts [0, n) into one contiguous part per core (fewer when n is
+// small).
+func split(n int) [][2]int {
+	w := max(1, min(runtime.GOMAXPROCS(0), n/minChunk))
+	parts := make([][2]int, w)
+	for k := range w {
+		parts[k] = [2]int{n * k / w, n * (k + 1) / w}
+	}
+	return parts
+}
+
+// run calls fn on every part, each on its own goroutine when there are
+// several. Passes use it only where each item writes its own slots, so the
+// result is the same however the work is split.
+func run(parts [][2]int, fn func(w, lo, hi int)) {
+	if len(parts) == 1 {
+		fn(0, parts[0][0], parts[0][1])
+		return
+	}
+	var wg sync.WaitGroup
+	for k, p := range parts {
+		wg.Go(func() { fn(k, p[0], p[1]) })
+	}
+	wg.Wait()
+}
+
+// parallel calls fn on contiguous parts of [0, n), in parallel.
+func parallel(n int, fn func(lo, hi int)) {
+	run(split(n), func(_, lo, hi int) { fn(lo, hi) })
 }

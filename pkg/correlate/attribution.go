@@ -1,10 +1,12 @@
 package correlate
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/tracegap/correlator/pkg/model"
 )
@@ -21,21 +23,28 @@ type attributor struct {
 	// operation), built on the first gap that both messages bound: a fan-out
 	// to one operation then costs one substring test per gap, not one per
 	// child.
-	groups     []nameGroup
+	groups     []nameGroup // groups[:nGroups] are the span's; the rest keep their buffers
+	nGroups    int
+	names      []byte // the groups' names, end to end
 	grouped    bool
-	lastLog    int32 // the entry whose normalised message is lastNorm
-	lastNorm   string
+	lastLog    int32 // the entry whose normalised message is normTo
+	normFrom   []byte
+	normTo     []byte
 	scratch    []int32
 	overlapBuf []int32
 }
 
 type nameGroup struct {
-	name string
-	kids []int32
+	lo, hi int32 // the name is names[lo:hi]
+	kids   []int32
 }
 
-func newAttributor(s *state, span int32) *attributor {
-	return &attributor{s: s, span: span, lastLog: noLog}
+// reset prepares the attributor for the gaps of another span, keeping its
+// buffers.
+func (at *attributor) reset(span int32) {
+	at.span, at.lastLog, at.grouped = span, noLog, false
+	at.nGroups = 0
+	at.names = at.names[:0]
 }
 
 // attribute fills g's callees, in-callee and unaccounted time, the before /
@@ -183,23 +192,26 @@ func (at *attributor) named(from, to int32) []int32 {
 	if !at.grouped {
 		at.group()
 	}
-	if len(at.groups) == 0 {
+	if at.nGroups == 0 {
 		return nil
 	}
-	var nf string
-	if from == at.lastLog {
-		nf = at.lastNorm
+	// Normalise into reused buffers; the "to" message of one gap is often
+	// the "from" message of the next.
+	if from != at.lastLog {
+		at.normFrom = appendNormalized(at.normFrom[:0], s.a.Logs[from].Message)
 	} else {
-		nf = normalizeName(s.a.Logs[from].Message)
+		at.normFrom, at.normTo = at.normTo, at.normFrom
 	}
-	nt := normalizeName(s.a.Logs[to].Message)
-	at.lastLog, at.lastNorm = to, nt
+	at.normTo = appendNormalized(at.normTo[:0], s.a.Logs[to].Message)
+	at.lastLog = to
+	nf, nt := at.normFrom, at.normTo
 	if len(nf) < minNameLen || len(nt) < minNameLen {
 		return nil
 	}
 	at.scratch = at.scratch[:0]
-	for _, gr := range at.groups {
-		if strings.Contains(nf, gr.name) && strings.Contains(nt, gr.name) {
+	for _, gr := range at.groups[:at.nGroups] {
+		name := at.names[gr.lo:gr.hi]
+		if bytes.Contains(nf, name) && bytes.Contains(nt, name) {
 			at.scratch = append(at.scratch, gr.kids...)
 		}
 	}
@@ -219,32 +231,60 @@ func (at *attributor) named(from, to int32) []int32 {
 	return slices.Clone(slices.Compact(at.scratch))
 }
 
-// group groups the span's children by their normalised names.
+// group groups the span's children by their normalised names. Groups and
+// their kid lists are reused from span to span.
 func (at *attributor) group() {
 	at.grouped = true
 	s := at.s
-	pos := map[string]int{}
-	for _, c := range s.children(at.span) {
+	kids := s.children(at.span)
+	var pos map[string]int
+	if len(kids) > 8 { // beyond a handful, a map beats a linear search
+		pos = make(map[string]int, len(kids))
+	}
+	used := 0
+	for _, c := range kids {
 		sp := &s.t.Spans[c]
-		svc := normalizeName(sp.ServiceName)
-		op := normalizeName(stripHTTPMethod(sp.Name))
-		for _, name := range [2]string{svc, op} {
+		for _, raw := range [2]string{sp.ServiceName, stripHTTPMethod(sp.Name)} {
+			lo := len(at.names)
+			at.names = appendNormalized(at.names, raw)
+			name := at.names[lo:]
 			if len(name) < minNameLen {
+				at.names = at.names[:lo]
 				continue
 			}
-			k, ok := pos[name]
-			if !ok {
-				k = len(at.groups)
-				pos[name] = k
-				at.groups = append(at.groups, nameGroup{name: name})
+			k := -1
+			if pos != nil {
+				if p, ok := pos[string(name)]; ok {
+					k = p
+				}
+			} else {
+				for g := range used {
+					if bytes.Equal(at.names[at.groups[g].lo:at.groups[g].hi], name) {
+						k = g
+						break
+					}
+				}
+			}
+			if k >= 0 {
+				at.names = at.names[:lo] // known name: drop the copy
+			} else {
+				k = used
+				used++
+				if k < len(at.groups) {
+					at.groups[k].lo, at.groups[k].hi, at.groups[k].kids = int32(lo), int32(len(at.names)), at.groups[k].kids[:0]
+				} else {
+					at.groups = append(at.groups, nameGroup{lo: int32(lo), hi: int32(len(at.names))})
+				}
+				if pos != nil {
+					pos[string(name)] = k
+				}
 			}
 			if g := &at.groups[k]; len(g.kids) == 0 || g.kids[len(g.kids)-1] != c {
 				g.kids = append(g.kids, c)
 			}
 		}
 	}
-	// Map order must not leak into the result.
-	slices.SortFunc(at.groups, func(a, b nameGroup) int { return strings.Compare(a.name, b.name) })
+	at.nGroups = used
 }
 
 // httpMethods are dropped from the front of an operation name before it is
@@ -264,32 +304,27 @@ func stripHTTPMethod(op string) string {
 // normalizeName lower-cases s and keeps only its letters and digits, so
 // that "data aggregator B", "data-aggregator-b" and "/data/aggregator-b"
 // all read "dataaggregatorb".
-func normalizeName(s string) string {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		b := make([]byte, 0, len(s))
-		for i := 0; i < len(s); i++ {
-			c := s[i]
+func normalizeName(s string) string { return string(appendNormalized(nil, s)) }
+
+// appendNormalized appends the normalised form of s to b.
+func appendNormalized(b []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
 			switch {
 			case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
 				b = append(b, c)
 			case c >= 'A' && c <= 'Z':
 				b = append(b, c+'a'-'A')
 			}
+			i++
+			continue
 		}
-		return string(b)
-	}
-	var b strings.Builder
-	for _, r := range s {
+		r, n := utf8.DecodeRuneInString(s[i:])
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			b.WriteRune(unicode.ToLower(r))
+			b = utf8.AppendRune(b, unicode.ToLower(r))
 		}
+		i += n
 	}
-	return b.String()
+	return b
 }

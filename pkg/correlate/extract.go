@@ -37,26 +37,51 @@ type keyRef struct {
 // Extractor reads ids, message, level and stated duration from log entries.
 // Build one with NewExtractor and reuse it: it holds the key table.
 type Extractor struct {
-	keys map[string]keyRef
-	// scratch is reused for parsing; arena, when non-nil, receives each
-	// entry's fields so that Analyze makes one allocation per few thousand
-	// entries instead of one per entry.
+	// byLen holds the keys by length: a lookup is an array index and one
+	// or two string compares, several times cheaper than hashing every
+	// field name of every line. Keys longer than maxKeyLen go to long.
+	byLen [maxKeyLen + 1][]keyEntry
+	long  map[string]keyRef
+	// scratch is reused for parsing; when useArena is set, each entry's
+	// fields are copied into arena, so that Analyze makes one allocation
+	// per few thousand entries instead of one per entry.
 	scratch  model.Labels
 	arena    model.Labels
 	useArena bool
 }
 
-// arenaChunk is how many fields Analyze allocates at a time.
-const arenaChunk = 4096
+type keyEntry struct {
+	name string
+	ref  keyRef
+}
+
+// maxKeyLen is the longest key held in Extractor.byLen.
+const maxKeyLen = 40
+
+// arenaChunk is how many fields Analyze allocates at a time, and
+// arenaSlack the room a chunk must have left for the next line.
+const (
+	arenaChunk = 4096
+	arenaSlack = 64
+)
 
 // NewExtractor returns an Extractor for opts (zero fields take defaults).
 func NewExtractor(opts Options) *Extractor {
 	opts = opts.withDefaults()
-	x := &Extractor{keys: make(map[string]keyRef)}
+	x := &Extractor{}
 	add := func(p prop, names []string, millis bool, offset int) {
 		for i, n := range names {
-			if _, dup := x.keys[n]; !dup { // the first property to claim a key keeps it
-				x.keys[n] = keyRef{p: p, rank: uint16(offset + i), millis: millis}
+			if _, dup := x.lookup(n); dup { // the first property to claim a key keeps it
+				continue
+			}
+			ref := keyRef{p: p, rank: uint16(offset + i), millis: millis}
+			if len(n) <= maxKeyLen {
+				x.byLen[len(n)] = append(x.byLen[len(n)], keyEntry{n, ref})
+			} else {
+				if x.long == nil {
+					x.long = map[string]keyRef{}
+				}
+				x.long[n] = ref
 			}
 		}
 	}
@@ -73,6 +98,20 @@ func NewExtractor(opts Options) *Extractor {
 // use NewExtractor for many entries.
 func Extract(e *model.LogEntry, opts Options) model.Log {
 	return NewExtractor(opts).Extract(e)
+}
+
+// lookup finds the property a key names.
+func (x *Extractor) lookup(name string) (keyRef, bool) {
+	if len(name) <= maxKeyLen {
+		for _, e := range x.byLen[len(name)] {
+			if e.name == name {
+				return e.ref, true
+			}
+		}
+		return keyRef{}, false
+	}
+	ref, ok := x.long[name]
+	return ref, ok
 }
 
 // found is the best value seen so far for each property.
@@ -93,19 +132,29 @@ type found struct {
 // (an id that is not hex, an unparsable duration) is passed over, so a
 // later source can still supply it.
 func (x *Extractor) Extract(e *model.LogEntry) model.Log {
-	x.scratch = parseLine(x.scratch[:0], e.Line)
+	var l model.Log
+	x.extractInto(&l, e)
+	return l
+}
+
+// extractInto is Extract writing into l, which saves Analyze copying a
+// large struct twice per entry.
+func (x *Extractor) extractInto(l *model.Log, e *model.LogEntry) {
 	var fields model.Labels
-	if len(x.scratch) > 0 {
-		if x.useArena {
-			if cap(x.arena)-len(x.arena) < len(x.scratch) {
-				x.arena = make(model.Labels, 0, max(arenaChunk, len(x.scratch)))
-			}
-			n := len(x.arena)
-			x.arena = append(x.arena, x.scratch...)
-			fields = x.arena[n:len(x.arena):len(x.arena)]
-		} else {
-			fields = append(model.Labels(nil), x.scratch...)
+	if x.useArena {
+		// Parse straight into the arena. A line with more fields than the
+		// chunk has room for makes append move to a bigger array; the
+		// fields handed out before keep the old one, which stays valid.
+		if cap(x.arena)-len(x.arena) < arenaSlack {
+			x.arena = make(model.Labels, 0, arenaChunk)
 		}
+		n := len(x.arena)
+		x.arena = parseLine(x.arena, e.Line)
+		if len(x.arena) > n {
+			fields = x.arena[n:len(x.arena):len(x.arena)]
+		}
+	} else if x.scratch = parseLine(x.scratch[:0], e.Line); len(x.scratch) > 0 {
+		fields = append(model.Labels(nil), x.scratch...)
 	}
 
 	var f found
@@ -120,7 +169,7 @@ func (x *Extractor) Extract(e *model.LogEntry) model.Log {
 		x.scan(&f, e.Stream, true)
 	}
 
-	l := model.Log{
+	*l = model.Log{
 		Entry:     *e,
 		TraceID:   f.val[propTrace],
 		SpanID:    f.val[propSpan],
@@ -134,7 +183,6 @@ func (x *Extractor) Extract(e *model.LogEntry) model.Log {
 	if !f.has[propMessage] {
 		l.Message = e.Line
 	}
-	return l
 }
 
 func (f *found) complete() bool {
@@ -152,10 +200,10 @@ func (x *Extractor) scan(f *found, src model.Labels, labelSource bool) {
 	var local [numProps]bool // found in this source (rank comparison applies)
 	for _, l := range src {
 		name, extracted := l.Name, false
-		ref, ok := x.keys[name]
+		ref, ok := x.lookup(name)
 		if !ok && labelSource && strings.HasSuffix(name, extractedSuffix) {
 			name = name[:len(name)-len(extractedSuffix)]
-			ref, ok = x.keys[name]
+			ref, ok = x.lookup(name)
 			extracted = true
 		}
 		if !ok || (f.has[ref.p] && !local[ref.p]) {
@@ -194,7 +242,7 @@ func validate(ref keyRef, v string) (string, time.Duration, bool) {
 		d, ok := parseStated(v, ref.millis)
 		return v, d, ok
 	default:
-		return v, 0, strings.TrimSpace(v) != ""
+		return v, 0, v != "" && (v[0] > ' ' || strings.TrimSpace(v) != "")
 	}
 }
 

@@ -126,7 +126,9 @@ func (p *jsonParser) object(dst model.Labels, prefix string, depth int) (model.L
 // str reads the string at p.i (which is '"') and returns it unescaped.
 func (p *jsonParser) str() (string, bool) {
 	start := p.i + 1
-	for j := start; j < len(p.s); j++ {
+	// Keys and most values are short: a plain loop beats IndexByte's set-up.
+	end := min(len(p.s), start+32)
+	for j := start; j < end; j++ {
 		switch p.s[j] {
 		case '"':
 			p.i = j + 1
@@ -135,8 +137,17 @@ func (p *jsonParser) str() (string, bool) {
 			return p.escapedStr(start)
 		}
 	}
-	p.i = len(p.s)
-	return "", false
+	q := strings.IndexByte(p.s[end:], '"')
+	if q < 0 {
+		p.i = len(p.s)
+		return "", false
+	}
+	q += end
+	if strings.IndexByte(p.s[end:q], '\\') >= 0 {
+		return p.escapedStr(start)
+	}
+	p.i = q + 1
+	return p.s[start:q], true
 }
 
 // escapedStr decodes a string with escapes, starting after its quote.

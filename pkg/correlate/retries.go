@@ -8,15 +8,27 @@ import (
 )
 
 // Severity classes of a log level, coarse on purpose: the outcome of a
-// retry only needs "fine", "warning" and "error".
+// retry only needs "fine", "warning" and "error". They share a byte with
+// flagRetry in state.logFlag.
 const (
 	sevInfo = iota // info and below, and entries that state no level
 	sevWarn
 	sevError
+	sevMask   = 3
+	flagRetry = 4
+	flagOther = 8 // the entry is another trace's (join only)
 )
 
 // severity classifies a lower-case level. Single letters are glog's.
 func severity(level string) int {
+	switch level {
+	case "info", "debug", "trace", "":
+		return sevInfo // the usual levels, without the prefix tests below
+	case "warn", "warning":
+		return sevWarn
+	case "error":
+		return sevError
+	}
 	switch {
 	case level == "", level == "i", level == "d":
 		return sevInfo
@@ -34,11 +46,9 @@ func severity(level string) int {
 
 // findRetries finds retries in log lines and in repeated sibling spans.
 func (s *state) findRetries() {
-	match := s.retryMatcher()
-	s.retryLog = make([]bool, len(s.a.Logs))
 	var found []model.Retry
 	for _, i := range s.byRank {
-		found = s.logRetries(i, match, found)
+		found = s.logRetries(i, found)
 		found = s.spanRetries(i, found)
 	}
 	// Log and span retries of one span interleave by region start.
@@ -62,12 +72,12 @@ func (s *state) findRetries() {
 // outcome: failed when the span has an error status or an error is logged
 // after the span's last retry; succeeded when a later entry that is not a
 // retry is at info level or below; else unknown.
-func (s *state) logRetries(i int32, match func(string) bool, out []model.Retry) []model.Retry {
+func (s *state) logRetries(i int32, out []model.Retry) []model.Retry {
 	idx := s.spanLogs(i)
+	flags := s.logFlag
 	last := -1
 	for k, li := range idx {
-		if match(s.a.Logs[li].Message) {
-			s.retryLog[li] = true
+		if flags[li]&flagRetry != 0 {
 			last = k
 		}
 	}
@@ -77,19 +87,19 @@ func (s *state) logRetries(i int32, match func(string) bool, out []model.Retry) 
 	spanErr := s.t.Spans[i].StatusCode == model.StatusError
 	errAfterLast := false
 	for _, li := range idx[last+1:] {
-		if severity(s.a.Logs[li].Level) == sevError {
+		if flags[li]&sevMask == sevError {
 			errAfterLast = true
 			break
 		}
 	}
 	// fineAfter[k]: a later entry than k is not a retry and is at info or below.
-	fineAfter := make([]bool, len(idx))
+	fineAfter := s.boolBuf(len(idx))
 	for k := len(idx) - 2; k >= 0; k-- {
-		li := idx[k+1]
-		fineAfter[k] = fineAfter[k+1] || !s.retryLog[li] && severity(s.a.Logs[li].Level) == sevInfo
+		f := flags[idx[k+1]]
+		fineAfter[k] = fineAfter[k+1] || f&flagRetry == 0 && f&sevMask == sevInfo
 	}
 	for k, li := range idx {
-		if !s.retryLog[li] {
+		if flags[li]&flagRetry == 0 {
 			continue
 		}
 		l := &s.a.Logs[li]
@@ -256,4 +266,14 @@ func spanRetrySentence(r *model.Retry, attempts int) string {
 		w.str(", and the last attempt succeeded")
 	}
 	return w.String()
+}
+
+// boolBuf returns a cleared scratch slice of n bools.
+func (s *state) boolBuf(n int) []bool {
+	if cap(s.bools) < n {
+		s.bools = make([]bool, n)
+	}
+	b := s.bools[:n]
+	clear(b)
+	return b
 }

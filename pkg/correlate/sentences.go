@@ -51,7 +51,8 @@ func (w *writer) ms(d time.Duration) *writer { w.b = appendMillis(w.b, d); retur
 
 func (w *writer) int(n int) *writer { w.b = strconv.AppendInt(w.b, int64(n), 10); return w }
 
-// quote writes a log message in double quotes, shortened when long.
+// quote writes a log message in double quotes, shortened when long, with
+// Go's escapes for quotes and control characters.
 func (w *writer) quote(msg string) *writer {
 	if len(msg) > maxQuoted {
 		cut := maxQuoted
@@ -60,7 +61,16 @@ func (w *writer) quote(msg string) *writer {
 		}
 		msg = msg[:cut] + "…"
 	}
-	w.b = strconv.AppendQuote(w.b, msg)
+	for i := 0; i < len(msg); i++ {
+		if c := msg[i]; c < ' ' || c >= 0x7f || c == '"' || c == '\\' {
+			w.b = strconv.AppendQuote(w.b, msg)
+			return w
+		}
+	}
+	// Plain printable ASCII, the usual message: no escaping to do.
+	w.b = append(w.b, '"')
+	w.b = append(w.b, msg...)
+	w.b = append(w.b, '"')
 	return w
 }
 
@@ -75,8 +85,8 @@ func (w *writer) String() string { return string(w.b) }
 //	data-aggregator-a GET /data/aggregator-a ran concurrently for 250 ms
 //
 // apartNote says where a single callee that does not overlap the gap lies.
-func gapSentence(g *model.Gap, fromStart, toEnd bool, apartNote string) string {
-	w := &writer{b: make([]byte, 0, 256)}
+func gapSentence(w *writer, g *model.Gap, fromStart, toEnd bool, apartNote string) string {
+	w.b = w.b[:0]
 	w.str("waited ").ms(g.Duration()).str(" between ")
 	if fromStart {
 		w.str("the span's start")

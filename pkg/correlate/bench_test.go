@@ -1,0 +1,39 @@
+package correlate
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/tracegap/correlator/pkg/correlate/synth"
+)
+
+// BenchmarkAnalyze measures one analysis of a synthetic trace with 10 log
+// entries per span. Target: 10k spans in at most 100 ms, and roughly
+// linear cost (10k no more than 12× 1k). Each size generates its own data
+// inside its sub-benchmark, so that a larger size's input is not live (and
+// scanned by the GC) while a smaller one runs.
+func BenchmarkAnalyze(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprintf("spans=%d/logs=%d", n, n*10), func(b *testing.B) {
+			tr, entries := synth.Generate(synth.Config{Spans: n, LogsPerSpan: 10, Seed: 1})
+			runtime.GC()
+			b.ReportAllocs()
+			for b.Loop() {
+				Analyze(tr, entries, Options{})
+			}
+		})
+	}
+}
+
+// BenchmarkExtract measures field extraction alone, per entry.
+func BenchmarkExtract(b *testing.B) {
+	_, entries := synth.Generate(synth.Config{Spans: 1000, LogsPerSpan: 10, Seed: 1})
+	x := NewExtractor(Options{})
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		x.Extract(&entries[i%len(entries)])
+		i++
+	}
+}
