@@ -1,0 +1,174 @@
+// Package explain runs the product's one job for a trace: fetch it from
+// Tempo, fetch its logs from Loki over the trace's own time bounds, and run
+// the correlation engine. It sits between the plugin shell (and the
+// terminal command) and the clients: it knows the order of the steps and
+// what to do when one fails (no logs is a notice, no trace is an error), but
+// nothing of Grafana's frames.
+package explain
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tracegap/correlator/pkg/correlate"
+	"github.com/tracegap/correlator/pkg/loki"
+	"github.com/tracegap/correlator/pkg/model"
+	"github.com/tracegap/correlator/pkg/tempo"
+)
+
+// LogOptions say how a trace's logs are looked up in Loki.
+type LogOptions struct {
+	// Selector is the LogQL stream selector the query starts from.
+	Selector string
+	// Mode is line, metadata or auto ("" is auto).
+	Mode loki.Mode
+	// TraceIDFields are the structured-metadata names for the trace id.
+	TraceIDFields []string
+	// Margin widens the trace's own time bounds on each side, for clocks
+	// that disagree and lines logged just before or after a span.
+	Margin time.Duration
+	// MaxLines caps the lines fetched for one trace (over all pages).
+	MaxLines int
+}
+
+// Explainer fetches traces and their logs. It is safe for concurrent use.
+type Explainer struct {
+	Tempo *tempo.Client
+	Loki  *loki.Client
+}
+
+// Fetched is what the upstreams returned for one trace: the raw material an
+// analysis is run on. It is immutable once returned, so it can be cached and
+// analysed again with other options.
+type Fetched struct {
+	TraceID string // normalised
+	Trace   *tempo.TraceResult
+	// Logs is nil when Loki failed; LogsErr then says why.
+	Logs    *loki.LogsResult
+	LogsErr error
+	// LogStart and LogEnd are the range the logs were looked up in.
+	LogStart, LogEnd time.Time
+}
+
+// Severity of a notice.
+type Severity int
+
+// Notice severities.
+const (
+	Info Severity = iota
+	Warning
+)
+
+// Notice is a remark for the person reading the result.
+type Notice struct {
+	Severity Severity
+	Text     string
+}
+
+// Result is one trace explained.
+type Result struct {
+	Fetched  *Fetched
+	Analysis *model.Analysis
+	// Notices gather what the person should know about the result: a
+	// partial trace, missing or capped logs, trace-level lines.
+	Notices []Notice
+}
+
+// Fetch gets one trace from Tempo and then its logs from Loki. start and
+// end (zero when unknown) narrow Tempo's search; the logs are looked up
+// over the trace's own bounds widened by lo.Margin, not over the caller's
+// range. A Tempo failure is returned as the error; a Loki failure is kept in
+// Fetched.LogsErr so the trace is still shown.
+func (e *Explainer) Fetch(ctx context.Context, traceID string, start, end time.Time, lo LogOptions) (*Fetched, error) {
+	id, ok := model.NormalizeTraceID(traceID)
+	if !ok {
+		return nil, &InvalidTraceIDError{TraceID: traceID}
+	}
+	tr, err := e.Tempo.Trace(ctx, id, start, end)
+	if err != nil {
+		return nil, err
+	}
+	f := &Fetched{TraceID: id, Trace: tr}
+	first, last := Bounds(tr.Trace)
+	f.LogStart, f.LogEnd = first.Add(-lo.Margin), last.Add(lo.Margin)
+	if !f.LogEnd.After(f.LogStart) {
+		// A trace of zero-length spans still has logs around it.
+		f.LogEnd = f.LogStart.Add(time.Millisecond)
+	}
+	f.Logs, f.LogsErr = e.Loki.TraceLogs(ctx, loki.LogQuery{
+		TraceID:       id,
+		Selector:      lo.Selector,
+		Mode:          lo.Mode,
+		TraceIDFields: lo.TraceIDFields,
+		Start:         f.LogStart,
+		End:           f.LogEnd,
+		MaxLines:      lo.MaxLines,
+	})
+	if f.LogsErr != nil && ctx.Err() != nil {
+		// The caller gave up: that is not a Loki problem to report.
+		return nil, ctx.Err()
+	}
+	return f, nil
+}
+
+// Analyze runs the engine on fetched material and gathers the notices.
+func Analyze(f *Fetched, opts correlate.Options) *Result {
+	var entries []model.LogEntry
+	if f.Logs != nil {
+		entries = f.Logs.Entries
+	}
+	r := &Result{Fetched: f, Analysis: correlate.Analyze(f.Trace.Trace, entries, opts)}
+	if f.Trace.Partial {
+		msg := "Tempo returned only part of this trace"
+		if f.Trace.Message != "" {
+			msg += ": " + f.Trace.Message
+		}
+		r.Notices = append(r.Notices, Notice{Warning, msg + "; spans may be missing and some findings may be wrong."})
+	}
+	if f.LogsErr != nil {
+		r.Notices = append(r.Notices, Notice{Warning, fmt.Sprintf(
+			"Logs are missing because Loki failed: %v. The trace is shown without log-derived gaps and retries.", f.LogsErr)})
+	}
+	if f.Logs != nil {
+		for _, n := range f.Logs.Notices {
+			r.Notices = append(r.Notices, Notice{Warning, n})
+		}
+	}
+	for _, n := range r.Analysis.Notices {
+		r.Notices = append(r.Notices, Notice{Info, n})
+	}
+	return r
+}
+
+// Trace fetches and analyses one trace.
+func (e *Explainer) Trace(ctx context.Context, traceID string, start, end time.Time, lo LogOptions, opts correlate.Options) (*Result, error) {
+	f, err := e.Fetch(ctx, traceID, start, end, lo)
+	if err != nil {
+		return nil, err
+	}
+	return Analyze(f, opts), nil
+}
+
+// Bounds returns the first span start and the last span end of a trace (the
+// trace's duration as Tempo reports it); zero times for a trace without spans.
+func Bounds(t *model.Trace) (first, last time.Time) {
+	for i := range t.Spans {
+		s := &t.Spans[i]
+		if first.IsZero() || s.Start.Before(first) {
+			first = s.Start
+		}
+		if last.IsZero() || s.End.After(last) {
+			last = s.End
+		}
+	}
+	return first, last
+}
+
+// InvalidTraceIDError says a trace id is not 1–32 hex digits.
+type InvalidTraceIDError struct{ TraceID string }
+
+// Error says what a trace id looks like.
+func (e *InvalidTraceIDError) Error() string {
+	return fmt.Sprintf("trace id %q is not a trace id: it must be 1 to 32 hex digits (0-9, a-f), e.g. 0af7651916cd43dd8448eb211c80319c", e.TraceID)
+}
