@@ -151,13 +151,7 @@ func (s *state) warn(i int32, w string) {
 // label names a span for a sentence: "service operation".
 func (s *state) label(i int32) string {
 	sp := &s.t.Spans[i]
-	switch {
-	case sp.ServiceName == "":
-		return sp.Name
-	case sp.Name == "":
-		return sp.ServiceName
-	}
-	return sp.ServiceName + " " + sp.Name
+	return spanLabel(sp.ServiceName, sp.Name, s.ids[i])
 }
 
 // sortOutput computes the output order of spans: start, span id, index.

@@ -113,13 +113,14 @@ func (s *state) join(entries []model.LogEntry) {
 
 	if a.TraceLevelLogs > 0 {
 		a.Notices = append(a.Notices, fmt.Sprintf(
-			"%s of this trace carry no span id, or one that is not in the trace; they are kept as trace-level logs and shown on the root span",
-			plural(a.TraceLevelLogs, "log entry", "log entries")))
+			"%s no span id, or one that is not in the trace; %s and shown on the root span",
+			agree(a.TraceLevelLogs, "1 log entry of this trace carries", "%d log entries of this trace carry"),
+			agree(a.TraceLevelLogs, "it is kept as a trace-level log", "they are kept as trace-level logs")))
 	}
 	if a.OtherTraceLogs > 0 {
 		a.Notices = append(a.Notices, fmt.Sprintf(
-			"%s returned by Loki belong to other traces and were ignored",
-			plural(a.OtherTraceLogs, "log entry", "log entries")))
+			"%s returned by Loki %s to other traces and %s ignored",
+			plural(a.OtherTraceLogs, "log entry", "log entries"), agree(a.OtherTraceLogs, "belongs", "belong"), agree(a.OtherTraceLogs, "was", "were")))
 	}
 	if len(a.Logs) == 0 && s.n > 0 {
 		a.Notices = append(a.Notices,

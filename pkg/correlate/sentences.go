@@ -159,7 +159,7 @@ func gapSentence(w *writer, g *model.Gap, fromStart, toEnd bool, apartNote strin
 			if k > 0 {
 				w.str(", ")
 			}
-			w.str(spanLabel(c.ServiceName, c.Operation))
+			w.str(spanLabel(c.ServiceName, c.Operation, c.SpanID))
 			if k == 0 {
 				w.str(" ran concurrently for ")
 			} else {
@@ -181,16 +181,19 @@ func writeSpanList(w *writer, spans []model.SpanOverlap, withOverlap bool) {
 		if k > 0 {
 			w.str(pick(k == len(spans)-1, " and ", ", "))
 		}
-		w.str(spanLabel(c.ServiceName, c.Operation))
+		w.str(spanLabel(c.ServiceName, c.Operation, c.SpanID))
 		if withOverlap {
 			w.str(" (").ms(c.Overlap).str(")")
 		}
 	}
 }
 
-// spanLabel names a span "service operation".
-func spanLabel(service, op string) string {
+// spanLabel names a span "service operation", or by its id when it has
+// neither.
+func spanLabel(service, op, id string) string {
 	switch {
+	case service == "" && op == "":
+		return "span " + id
 	case service == "":
 		return op
 	case op == "":

@@ -66,15 +66,18 @@ func (s *state) buildTree() {
 
 	if dups > 0 {
 		s.a.Notices = append(s.a.Notices, fmt.Sprintf(
-			"%s repeat the id of an earlier span; their logs and children are joined to the earlier span", plural(dups, "span", "spans")))
+			"%s the id of an earlier span; %s joined to the earlier span",
+			agree(dups, "1 span repeats", "%d spans repeat"), agree(dups, "its logs and children are", "their logs and children are")))
 	}
 	if missing > 0 {
 		s.a.Notices = append(s.a.Notices, fmt.Sprintf(
-			"%s name a parent that is not in the trace (the trace may be incomplete); they are shown as roots", plural(missing, "span", "spans")))
+			"%s a parent that is not in the trace (the trace may be incomplete); %s",
+			agree(missing, "1 span names", "%d spans name"), agree(missing, "it is shown as a root", "they are shown as roots")))
 	}
 	if loops > 0 {
 		s.a.Notices = append(s.a.Notices, fmt.Sprintf(
-			"the parent links of the trace form %s; each was broken at its earliest span, which is treated as a root", plural(loops, "loop", "loops")))
+			"the parent links of the trace form %s; %s broken at its earliest span, which is treated as a root",
+			plural(loops, "loop", "loops"), agree(loops, "it was", "each was")))
 	}
 
 	s.linkChildren()
@@ -205,4 +208,16 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// agree picks the singular or plural form of a phrase; the plural may hold
+// a %d for n.
+func agree(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	if strings.Contains(many, "%d") {
+		return fmt.Sprintf(many, n)
+	}
+	return many
 }
