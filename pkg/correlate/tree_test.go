@@ -29,12 +29,12 @@ func TestBrokenTrees(t *testing.T) {
 			name: "parent links in a loop are broken at the earliest span",
 			spans: []sp{{id: "b2", parent: "b1", start: 10, end: 20}, {id: "b1", parent: "b3", start: 0, end: 100},
 				{id: "b3", parent: "b2", start: 5, end: 50}, {id: "b4", parent: "b1", start: 30, end: 40}},
-			parents:  map[string]string{"b1": "", "b2": "b1", "b3": "b2", "b4": "b1"},
+			parents: map[string]string{"b1": "", "b2": "b1", "b3": "b2", "b4": "b1"},
 			warnings: map[string][]string{
 				"b1": {"its parent links loop back to it through 3 spans; it is treated as a root"},
 				"b3": {"starts 5 ms before its parent span 00000000000000b2 started and ends 30 ms after it ended (the hosts' clocks disagree)"},
 			},
-			notices:  []string{"the parent links of the trace form 1 loop; it was broken at its earliest span, which is treated as a root"},
+			notices: []string{"the parent links of the trace form 1 loop; it was broken at its earliest span, which is treated as a root"},
 		},
 		{
 			name:     "a span that is its own parent",
