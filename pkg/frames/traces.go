@@ -81,15 +81,46 @@ const (
 	MeasureRetries     = "retries"
 )
 
+// Measures lists the measure names in the order WaitSeries emits them.
+var Measures = []string{MeasureWait, MeasureUnaccounted, MeasureRetries}
+
+// MeasureLabel is the label that names a series' measure. Grafana's
+// server-side expressions (alert rules) tell series apart by their labels
+// alone: a reduce keeps only the labels, and an evaluation whose results
+// share a label set fails with "duplicate results with labels". Without it
+// the three measures of one service would collide.
+const MeasureLabel = "measure"
+
 // WaitSeries builds wait metrics over many traces in Grafana's
 // timeseries-multi shape: one frame per (group, measure) with a `time`
 // field and one number field (wait_ms, unaccounted_ms or retries) labelled
-// service=… (and operation=… for GroupByServiceOperation). Each trace adds
+// service=… (and operation=… for GroupByServiceOperation) and measure=…,
+// displayed as "<service> [<operation>] <measure>". Each trace adds
 // a point at its start; traces starting in the same millisecond merge (the
 // longest wait, the sum of retries). Frames are ordered by labels, then
 // wait_ms, unaccounted_ms, retries. No traces give one frame without
 // fields, the contract's "no data".
 func WaitSeries(as []*model.Analysis, by GroupBy, o Options) (data.Frames, error) {
+	return WaitSeriesOf(as, by, nil, o)
+}
+
+// WaitSeriesOf is WaitSeries for some measures only (nil or empty: all),
+// still in the order of Measures; an unknown name is an error naming the
+// valid ones. An alert rule selects one measure, so each of its series is
+// one (service, measure).
+func WaitSeriesOf(as []*model.Analysis, by GroupBy, measures []string, o Options) (data.Frames, error) {
+	want := map[string]bool{}
+	for _, m := range measures {
+		if !slices.Contains(Measures, m) {
+			return nil, fmt.Errorf("unknown measure %q: use %s", m, strings.Join(Measures, ", "))
+		}
+		want[m] = true
+	}
+	if len(want) == 0 {
+		for _, m := range Measures {
+			want[m] = true
+		}
+	}
 	if by != GroupByService && by != GroupByServiceOperation {
 		return nil, fmt.Errorf("unknown groupBy %q: use %q or %q", by, GroupByService, GroupByServiceOperation)
 	}
@@ -139,10 +170,6 @@ func WaitSeries(as []*model.Analysis, by GroupBy, o Options) (data.Frames, error
 			}
 			merged = append(merged, p)
 		}
-		labels := data.Labels{"service": k.service}
-		if by == GroupByServiceOperation {
-			labels["operation"] = k.operation
-		}
 		times := make([]time.Time, len(merged))
 		wait, unaccounted := make([]float64, len(merged)), make([]float64, len(merged))
 		retries := make([]int64, len(merged))
@@ -150,14 +177,36 @@ func WaitSeries(as []*model.Analysis, by GroupBy, o Options) (data.Frames, error
 			times[i] = time.UnixMilli(p.t).UTC()
 			wait[i], unaccounted[i], retries[i] = ms(p.wait), ms(p.unaccounted), int64(p.retries)
 		}
-		frames = append(frames,
-			o.seriesFrame(MeasureWait, times, data.NewField(MeasureWait, labels, wait).SetConfig(&data.FieldConfig{Unit: "ms"})),
-			o.seriesFrame(MeasureUnaccounted, times, data.NewField(MeasureUnaccounted, labels.Copy(), unaccounted).SetConfig(&data.FieldConfig{Unit: "ms"})),
-			o.seriesFrame(MeasureRetries, times, data.NewField(MeasureRetries, labels.Copy(), retries)),
-		)
+		for _, m := range Measures {
+			if !want[m] {
+				continue
+			}
+			labels := data.Labels{"service": k.service, MeasureLabel: m}
+			display := k.service
+			if by == GroupByServiceOperation {
+				labels["operation"] = k.operation
+				display += " " + k.operation
+			}
+			var values any
+			cfg := &data.FieldConfig{DisplayNameFromDS: display + " " + m}
+			switch m {
+			case MeasureWait:
+				values, cfg.Unit = wait, "ms"
+			case MeasureUnaccounted:
+				values, cfg.Unit = unaccounted, "ms"
+			default:
+				values = retries
+			}
+			frames = append(frames, o.seriesFrame(m, times, data.NewField(m, labels, values).SetConfig(cfg)))
+		}
 	}
 	if len(frames) == 0 {
-		frames = append(frames, o.seriesFrame(MeasureWait, nil, nil))
+		for _, m := range Measures {
+			if want[m] {
+				frames = append(frames, o.seriesFrame(m, nil, nil))
+				break
+			}
+		}
 	}
 	return frames, nil
 }

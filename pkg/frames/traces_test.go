@@ -61,12 +61,12 @@ func TestWaitSeries(t *testing.T) {
 	}
 	t0, t2 := at(0), at(2000)
 	want := []series{
-		{"wait_ms", "service=a", []point{{t0, 30}}},
-		{"unaccounted_ms", "service=a", []point{{t0, 4}}},
-		{"retries", "service=a", []point{{t0, 3}}},
-		{"wait_ms", "service=b", []point{{t0, 7}, {t2, 5}}},
-		{"unaccounted_ms", "service=b", []point{{t0, 7}, {t2, 1}}},
-		{"retries", "service=b", []point{{t0, 0}, {t2, 0}}},
+		{"wait_ms", "measure=wait_ms, service=a", []point{{t0, 30}}},
+		{"unaccounted_ms", "measure=unaccounted_ms, service=a", []point{{t0, 4}}},
+		{"retries", "measure=retries, service=a", []point{{t0, 3}}},
+		{"wait_ms", "measure=wait_ms, service=b", []point{{t0, 7}, {t2, 5}}},
+		{"unaccounted_ms", "measure=unaccounted_ms, service=b", []point{{t0, 7}, {t2, 1}}},
+		{"retries", "measure=retries, service=b", []point{{t0, 0}, {t2, 0}}},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d series, want %d: %+v", len(got), len(want), got)
@@ -88,8 +88,32 @@ func TestWaitSeries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l := ops[0].Fields[1].Labels; l["service"] != "a" || l["operation"] != "op-a" {
+	if l := ops[0].Fields[1].Labels; l["service"] != "a" || l["operation"] != "op-a" || l["measure"] != "wait_ms" {
 		t.Errorf("service_operation labels = %v", l)
+	}
+	if got := ops[0].Fields[1].Config.DisplayNameFromDS; got != "a op-a wait_ms" {
+		t.Errorf("service_operation display name = %q", got)
+	}
+
+	// One measure, as an alert rule asks: one series per service, each
+	// with a label set of its own (Grafana's alerting rejects duplicates).
+	waits, err := WaitSeriesOf(traces, GroupByService, []string{MeasureWait}, testOptions)
+	if err != nil || len(waits) != 2 {
+		t.Fatalf("wait_ms only = %d frames, %v; want 2", len(waits), err)
+	}
+	seen := map[string]bool{}
+	for _, f := range waits {
+		l := f.Fields[1].Labels.String()
+		if f.Fields[1].Name != MeasureWait || seen[l] {
+			t.Errorf("wait_ms only: series %s{%s} (seen before: %v)", f.Fields[1].Name, l, seen[l])
+		}
+		seen[l] = true
+	}
+	if _, err := WaitSeriesOf(traces, GroupByService, []string{"latency"}, testOptions); err == nil || !strings.Contains(err.Error(), "wait_ms, unaccounted_ms, retries") {
+		t.Errorf("unknown measure error = %v, want one naming the valid measures", err)
+	}
+	if none, err := WaitSeriesOf(nil, GroupByService, []string{MeasureRetries}, testOptions); err != nil || len(none) != 1 || none[0].Name != MeasureRetries {
+		t.Errorf("no traces, retries only = %+v, %v; want one empty retries frame", none, err)
 	}
 
 	if _, err := WaitSeries(traces, "host", testOptions); err == nil || !strings.Contains(err.Error(), `"service_operation"`) {
