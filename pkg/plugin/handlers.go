@@ -27,6 +27,7 @@ const (
 // handle suits most handlers: it runs the function per query and funnels
 // each result through respond, so one failing query never fails the others.
 func (d *Datasource) registerHandlers() {
+	d.handle(QueryTypeTrace, d.handleTrace)
 }
 
 // queryFunc answers one query with frames, or an error carrying its source.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tracegap/correlator/pkg/httpx"
 	"github.com/tracegap/correlator/pkg/settings"
+	"github.com/tracegap/correlator/pkg/tempo"
 )
 
 // respond is the one funnel from a handler's (frames, err) to a refID's
@@ -41,6 +42,11 @@ func statusOf(err error) backend.Status {
 	}
 	if _, ok := errors.AsType[*settings.ValidationError](err); ok {
 		return backend.StatusBadRequest
+	}
+	if errors.Is(err, tempo.ErrTraceNotFound) {
+		// Tempo says "no such trace" with a v2 200 or a v1 404; either way
+		// the person sees a 404.
+		return backend.StatusNotFound
 	}
 	if errors.Is(err, httpx.ErrTimeout) {
 		return backend.StatusTimeout

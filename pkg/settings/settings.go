@@ -50,12 +50,15 @@ const (
 )
 
 // DefaultTraceIDFields are the log fields (structured metadata, parsed
-// labels, JSON/logfmt keys) read for a trace id when traceIdFields is empty.
-var DefaultTraceIDFields = []string{"trace_id", "traceId", "traceID"}
+// labels, JSON/logfmt keys) read for a trace id when traceIdFields is empty:
+// the keys docs/analysis.md lists, in the engine's order. trace-id is not a
+// valid Loki label name, so the metadata query leaves it out; the engine
+// still reads it from the line.
+var DefaultTraceIDFields = []string{"traceId", "trace_id", "traceID", "trace-id"}
 
 // DefaultSpanIDFields are the log fields read for a span id when
-// spanIdFields is empty.
-var DefaultSpanIDFields = []string{"span_id", "spanId", "spanID"}
+// spanIdFields is empty (the trace id's keys with "span").
+var DefaultSpanIDFields = []string{"spanId", "span_id", "spanID", "span-id"}
 
 // Settings is one data source instance's configuration, validated. jsonData
 // keys are in the json tags; secrets (json:"-") come only from
