@@ -1,0 +1,560 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tracegap/correlator/pkg/correlate"
+	"github.com/tracegap/correlator/pkg/explain"
+	"github.com/tracegap/correlator/pkg/model"
+)
+
+// DefaultWidth is the line width used when Options.Width is zero: what
+// fits a laptop terminal split in two.
+const DefaultWidth = 100
+
+// Layout limits: the label column never takes more than maxLabel runes (longer
+// labels are cut with "…"), and the bar keeps at least minBar cells however
+// narrow the width, so the picture stays a picture.
+const (
+	maxLabel = 56
+	minBar   = 12
+	maxBar   = 80
+	numWidth = 9 // one right-aligned "1500 ms" column, with its separator
+	maxWaits = 5 // rows of the summary's wait table
+)
+
+// Options shape the text report.
+type Options struct {
+	// Width is the line width the waterfall and the wrapped sentences fit
+	// in; 0 means DefaultWidth.
+	Width int
+	// Color turns on ANSI colors (bars by service, tags by kind).
+	Color bool
+	// Source says where the trace came from, shown under the title
+	// ("" shows nothing).
+	Source string
+}
+
+// Text writes the result as a terminal report: a title, the waterfall
+// (one line per span, its gaps, retries and warnings under it), a summary
+// and the notices.
+func Text(w io.Writer, r *explain.Result, o Options) error {
+	if o.Width <= 0 {
+		o.Width = DefaultWidth
+	}
+	bw := bufio.NewWriter(w)
+	p := &printer{w: bw, a: r.Analysis, o: o}
+	p.palette()
+	p.title()
+	p.waterfall()
+	p.summary()
+	p.notices(r.Notices)
+	return bw.Flush()
+}
+
+type printer struct {
+	w      *bufio.Writer
+	a      *model.Analysis
+	o      Options
+	colors map[string]string // service → ANSI color
+}
+
+// ANSI styles; paint drops them when colors are off.
+const (
+	reset   = "\x1b[0m"
+	bold    = "\x1b[1m"
+	dim     = "\x1b[2m"
+	red     = "\x1b[31m"
+	yellow  = "\x1b[33m"
+	magenta = "\x1b[35m"
+	cyan    = "\x1b[36m"
+)
+
+// serviceColors are told apart on dark and light backgrounds alike.
+var serviceColors = []string{"\x1b[34m", "\x1b[32m", "\x1b[35m", "\x1b[36m", "\x1b[33m", "\x1b[94m", "\x1b[92m", "\x1b[95m", "\x1b[96m", "\x1b[93m"}
+
+func (p *printer) paint(style, s string) string {
+	if !p.o.Color || style == "" || s == "" {
+		return s
+	}
+	return style + s + reset
+}
+
+// palette gives each service a color by its place in the sorted service
+// list, so the same trace is always drawn the same way.
+func (p *printer) palette() {
+	p.colors = map[string]string{}
+	for k, g := range p.a.Services {
+		p.colors[g.ServiceName] = serviceColors[k%len(serviceColors)]
+	}
+}
+
+func (p *printer) line(parts ...string) {
+	for _, s := range parts {
+		p.w.WriteString(s)
+	}
+	p.w.WriteByte('\n')
+}
+
+func (p *printer) title() {
+	a := p.a
+	id := a.Trace.TraceID
+	if n, ok := model.NormalizeTraceID(id); ok {
+		id = n
+	}
+	facts := []string{
+		correlate.FormatMillis(a.End.Sub(a.Start)),
+		plural(len(a.Trace.Spans), "span", "spans"),
+		plural(len(a.Services), "service", "services"),
+		plural(len(a.Logs), "log line", "log lines"),
+	}
+	p.line(p.paint(bold, "Trace "+id), "  ", strings.Join(facts, " · "))
+	if p.o.Source != "" {
+		p.wrapped("", "  ", 2, p.o.Source)
+	}
+	p.line()
+}
+
+func spanLabel(s *model.Span) string {
+	switch {
+	case s.ServiceName == "" && s.Name == "":
+		return "span " + s.SpanID
+	case s.ServiceName == "":
+		return s.Name
+	case s.Name == "":
+		return s.ServiceName
+	}
+	return s.ServiceName + " " + s.Name
+}
+
+// cut shortens s to n runes, ending in "…" when it had to cut.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+func pad(s string, n int) string {
+	if k := utf8.RuneCountInString(s); k < n {
+		return s + strings.Repeat(" ", n-k)
+	}
+	return s
+}
+
+func padLeft(s string, n int) string {
+	if k := utf8.RuneCountInString(s); k < n {
+		return strings.Repeat(" ", n-k) + s
+	}
+	return s
+}
+
+func (p *printer) waterfall() {
+	a := p.a
+	t := a.Trace
+	rows := waterfall(t)
+
+	labels := make([]string, len(rows))
+	labelW := len("span")
+	for k, r := range rows {
+		labels[k] = cut(r.lead+spanLabel(&t.Spans[r.span]), maxLabel)
+		labelW = max(labelW, utf8.RuneCountInString(labels[k]))
+	}
+	// mark(2) label space │bar│ start dur self
+	barW := min(max(p.o.Width-2-labelW-1-2-3*numWidth, minBar), maxBar)
+
+	span := a.End.Sub(a.Start)
+	left, right := "0 ms", correlate.FormatMillis(span)
+	axis := left + strings.Repeat(" ", max(barW-len(left)-len(right), 1)) + right
+	p.line(p.paint(dim, "  "+pad("span", labelW)+"  "+pad(axis, barW)+" "+
+		padLeft("start", numWidth)+padLeft("duration", numWidth)+padLeft("self", numWidth)))
+
+	// Each span's log extent, to draw its lines that fall outside it.
+	first := make([]time.Time, len(t.Spans))
+	last := make([]time.Time, len(t.Spans))
+	for k := range a.Logs {
+		l := &a.Logs[k]
+		if l.SpanIndex < 0 || l.SpanIndex >= len(t.Spans) {
+			continue
+		}
+		if ts := l.Entry.Time; first[l.SpanIndex].IsZero() || ts.Before(first[l.SpanIndex]) {
+			first[l.SpanIndex] = ts
+		}
+		if ts := l.Entry.Time; ts.After(last[l.SpanIndex]) {
+			last[l.SpanIndex] = ts
+		}
+	}
+
+	tags := p.tagsBySpan()
+	for k, r := range rows {
+		s := &t.Spans[r.span]
+		f := &a.Figures[r.span]
+		mark := "  "
+		if f.OnCriticalPath {
+			mark = p.paint(bold, "*") + " "
+		}
+		bar := p.bar(s, first[r.span], last[r.span], barW)
+		label := labels[k]
+		if f.OnCriticalPath {
+			label = p.paint(bold, label)
+		}
+		p.line(mark, label, strings.Repeat(" ", labelW-utf8.RuneCountInString(labels[k])), " ",
+			p.paint(dim, "│"), bar, p.paint(dim, "│"),
+			padLeft(correlate.FormatMillis(s.Start.Sub(a.Start)), numWidth),
+			padLeft(correlate.FormatMillis(s.Duration()), numWidth),
+			padLeft(correlate.FormatMillis(f.SelfTime), numWidth))
+
+		cont := r.cont + "   "
+		if r.hasChildren {
+			cont = r.cont + "│  "
+		}
+		cont = "  " + cont
+		if s.StatusCode == model.StatusError {
+			msg := "the span's status is error"
+			if s.StatusMessage != "" {
+				msg += ": " + s.StatusMessage
+			}
+			p.detail(cont, "error", red, msg)
+		}
+		if f.HasNetwork && f.Network > 0 {
+			p.detail(cont, "net", cyan, correlate.FormatMillis(f.Network)+
+				" between this client span and the server span it called (network, queueing)")
+		}
+		for _, wtext := range f.Warnings {
+			tag, style := "warn", yellow
+			if k, ok := tags[r.span][wtext]; ok {
+				tag, style = k, cyan
+				if k == "retry" {
+					style = magenta
+				}
+			}
+			p.detail(cont, tag, style, wtext)
+		}
+	}
+	p.line()
+	legend := "* on the critical path   █ span   ░ its log lines outside the span"
+	p.line(p.paint(dim, legend))
+	p.line()
+}
+
+// tagsBySpan tells which warnings of a span are gap and retry sentences.
+func (p *printer) tagsBySpan() map[int]map[string]string {
+	tags := map[int]map[string]string{}
+	add := func(i int, sentence, tag string) {
+		if tags[i] == nil {
+			tags[i] = map[string]string{}
+		}
+		tags[i][sentence] = tag
+	}
+	for k := range p.a.Gaps {
+		add(p.a.Gaps[k].SpanIndex, p.a.Gaps[k].Sentence, "wait")
+	}
+	for k := range p.a.Retries {
+		add(p.a.Retries[k].SpanIndex, p.a.Retries[k].Sentence, "retry")
+	}
+	return tags
+}
+
+// bar draws a span on the trace's time axis: █ for the span, ░ where its log
+// lines run before or after it. Cells are rounded to the nearest; a span
+// gets at least one cell however short.
+func (p *printer) bar(s *model.Span, logFirst, logLast time.Time, width int) string {
+	a := p.a
+	total := a.End.Sub(a.Start)
+	cell := func(ts time.Time) int {
+		if total <= 0 {
+			return 0
+		}
+		c := int((int64(ts.Sub(a.Start))*int64(width) + int64(total)/2) / int64(total))
+		return min(max(c, 0), width)
+	}
+	cells := make([]rune, width)
+	for i := range cells {
+		cells[i] = ' '
+	}
+	from, to := cell(s.Start), cell(s.End)
+	if to <= from {
+		to = from + 1
+		if to > width {
+			from, to = width-1, width
+		}
+	}
+	if !logFirst.IsZero() {
+		lf, ll := cell(logFirst), cell(logLast)
+		if ll <= lf {
+			ll = lf + 1
+		}
+		for i := lf; i < ll && i < width; i++ {
+			if i < from || i >= to {
+				cells[i] = '░'
+			}
+		}
+	}
+	for i := from; i < to; i++ {
+		cells[i] = '█'
+	}
+	if !p.o.Color {
+		return string(cells)
+	}
+	// One color run per span, logs dimmed.
+	var b strings.Builder
+	style := p.colors[s.ServiceName]
+	cur := ""
+	for _, c := range cells {
+		want := ""
+		switch c {
+		case '█':
+			want = style
+		case '░':
+			want = dim
+		}
+		if want != cur {
+			if cur != "" {
+				b.WriteString(reset)
+			}
+			b.WriteString(want)
+			cur = want
+		}
+		b.WriteRune(c)
+	}
+	if cur != "" {
+		b.WriteString(reset)
+	}
+	return b.String()
+}
+
+// detail writes one tagged sentence under a span, wrapped to the width with
+// a hanging indent.
+func (p *printer) detail(prefix, tag, style, text string) {
+	const tagW = 7
+	head := prefix + p.paint(style, tag) + strings.Repeat(" ", tagW-len(tag))
+	hang := prefix + strings.Repeat(" ", tagW)
+	p.wrapped(head, hang, utf8.RuneCountInString(prefix)+tagW, text)
+}
+
+// wrapped writes text after first, continuing on lines that start with
+// rest; indent is the visible width of both.
+func (p *printer) wrapped(first, rest string, indent int, text string) {
+	avail := max(p.o.Width-indent, 20)
+	lines := wrap(text, avail)
+	for k, l := range lines {
+		if k == 0 {
+			p.line(first, l)
+		} else {
+			p.line(rest, l)
+		}
+	}
+}
+
+// wrap breaks text into lines of at most width runes at spaces; a word
+// longer than the width gets a line of its own.
+func wrap(text string, width int) []string {
+	words := strings.Fields(text)
+	if len(words) == 0 {
+		return []string{""}
+	}
+	var lines []string
+	cur := words[0]
+	curN := utf8.RuneCountInString(cur)
+	for _, w := range words[1:] {
+		n := utf8.RuneCountInString(w)
+		if curN+1+n > width {
+			lines = append(lines, cur)
+			cur, curN = w, n
+			continue
+		}
+		cur += " " + w
+		curN += 1 + n
+	}
+	return append(lines, cur)
+}
+
+func (p *printer) summary() {
+	a := p.a
+	t := a.Trace
+	p.line(p.paint(bold, "Summary"))
+	const keyW = 16
+	kv := func(key, value string) {
+		p.wrapped("  "+p.paint(bold, pad(key, keyW)), strings.Repeat(" ", 2+keyW), 2+keyW, value)
+	}
+
+	dur := "first span start to last span end: " + correlate.FormatMillis(a.End.Sub(a.Start))
+	if rows := waterfall(t); len(rows) > 0 {
+		root := &t.Spans[rows[0].span]
+		if root.Duration() != a.End.Sub(a.Start) {
+			dur += "; the root span " + spanLabel(root) + " lasts " + correlate.FormatMillis(root.Duration())
+		}
+	}
+	kv("duration", dur)
+	kv("waits", correlate.FormatMillis(a.Total.Wait)+" of waiting seen in the logs, "+
+		correlate.FormatMillis(a.Total.Unaccounted)+" of it unaccounted (no span explains it); nested waits count at every level")
+	var retryCost time.Duration
+	for k := range a.Retries {
+		retryCost += a.Retries[k].Cost
+	}
+	retries := "none"
+	if len(a.Retries) > 0 {
+		retries = plural(a.Total.Retries, "retry", "retries") + ", costing " + correlate.FormatMillis(retryCost)
+	}
+	kv("retries", retries)
+	logs := plural(len(a.Logs), "log line", "log lines") + " of this trace"
+	if a.TraceLevelLogs > 0 {
+		logs += ", " + strconv.Itoa(a.TraceLevelLogs) + " without a known span"
+	}
+	if a.OtherTraceLogs > 0 {
+		logs += "; " + strconv.Itoa(a.OtherTraceLogs) + " of other traces ignored"
+	}
+	if a.DuplicateLogs > 0 {
+		logs += "; " + strconv.Itoa(a.DuplicateLogs) + " duplicates dropped"
+	}
+	kv("logs", logs)
+	if a.TopFinding != "" {
+		kv("top finding", a.TopFinding)
+	}
+	p.line()
+
+	// Per service.
+	svcW := len("service")
+	for _, g := range a.Services {
+		svcW = max(svcW, utf8.RuneCountInString(g.ServiceName))
+	}
+	p.line("  ", p.paint(dim, pad("service", svcW)+padLeft("spans", 7)+padLeft("wait", numWidth)+padLeft("unaccounted", 13)+padLeft("retries", 9)))
+	for _, g := range a.Services {
+		name := g.ServiceName
+		if name == "" {
+			name = "(no service name)"
+		}
+		p.line("  ", p.paint(p.colors[g.ServiceName], pad(name, svcW)), padLeft(strconv.Itoa(g.Spans), 7),
+			padLeft(correlate.FormatMillis(g.Wait), numWidth), padLeft(correlate.FormatMillis(g.Unaccounted), 13),
+			padLeft(strconv.Itoa(g.Retries), 9))
+	}
+	p.line()
+
+	p.waits()
+	p.retries()
+
+	index := make(map[string]int, len(t.Spans))
+	for i := range t.Spans {
+		if _, dup := index[normSpanID(t.Spans[i].SpanID)]; !dup {
+			index[normSpanID(t.Spans[i].SpanID)] = i
+		}
+	}
+	var path []string
+	for _, id := range a.CriticalPath {
+		if i, ok := index[normSpanID(id)]; ok {
+			path = append(path, spanLabel(&t.Spans[i]))
+		} else {
+			path = append(path, id)
+		}
+	}
+	if len(path) > 0 {
+		kv("critical path", strings.Join(path, " → "))
+		p.line()
+	}
+}
+
+// waits lists the gaps with the most unaccounted time: where to look first.
+func (p *printer) waits() {
+	a := p.a
+	if len(a.Gaps) == 0 {
+		return
+	}
+	order := make([]int, len(a.Gaps))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortStableFunc(order, func(x, y int) int {
+		gx, gy := &a.Gaps[x], &a.Gaps[y]
+		if gx.Unaccounted != gy.Unaccounted {
+			return cmpDur(gy.Unaccounted, gx.Unaccounted)
+		}
+		return cmpDur(gy.Duration(), gx.Duration())
+	})
+	p.line("  ", p.paint(bold, "Waits, most unaccounted first"))
+	p.line("  ", p.paint(dim, padLeft("unaccounted", 13)+padLeft("wait", numWidth)+padLeft("in spans", numWidth)+"  span → waiting for"))
+	const lead = 2 + 13 + 2*numWidth + 2
+	for k, gi := range order {
+		if k == maxWaits {
+			p.line("  ", p.paint(dim, fmt.Sprintf("… and %d more (see the waterfall)", len(order)-maxWaits)))
+			break
+		}
+		g := &a.Gaps[gi]
+		sp := &a.Trace.Spans[g.SpanIndex]
+		// Callees by service, or by operation within the waiting span's
+		// own service (its database client spans, say), as the engine's
+		// summaries name them.
+		var callees []string
+		for _, c := range g.Callees {
+			n := c.ServiceName
+			if n == sp.ServiceName || n == "" {
+				n = c.Operation
+			}
+			if len(callees) == 0 || callees[len(callees)-1] != n {
+				callees = append(callees, n)
+			}
+		}
+		what := spanLabel(sp) + " → "
+		if len(callees) == 0 {
+			what += "no span"
+		} else {
+			what += strings.Join(callees, ", ")
+		}
+		p.wrapped("  "+padLeft(correlate.FormatMillis(g.Unaccounted), 13)+padLeft(correlate.FormatMillis(g.Duration()), numWidth)+
+			padLeft(correlate.FormatMillis(g.InCallees), numWidth)+"  ", strings.Repeat(" ", lead), lead, what)
+	}
+	p.line()
+}
+
+// retries lists every retry group with the span it happened in.
+func (p *printer) retries() {
+	a := p.a
+	if len(a.Retries) == 0 {
+		return
+	}
+	p.line("  ", p.paint(bold, "Retries"))
+	for k := range a.Retries {
+		r := &a.Retries[k]
+		p.wrapped("  - ", "    ", 4, spanLabel(&a.Trace.Spans[r.SpanIndex])+" "+r.Sentence)
+	}
+	p.line()
+}
+
+func (p *printer) notices(ns []explain.Notice) {
+	if len(ns) == 0 {
+		return
+	}
+	p.line(p.paint(bold, "Notices"))
+	for _, n := range ns {
+		tag, style := "info", cyan
+		if n.Severity == explain.Warning {
+			tag, style = "warn", yellow
+		}
+		p.detail("  ", tag, style, n.Text)
+	}
+	p.line()
+}
+
+func cmpDur(a, b time.Duration) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
