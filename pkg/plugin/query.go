@@ -260,4 +260,3 @@ func abbreviate(s string) string {
 	}
 	return strconv.Quote(s)
 }
-
