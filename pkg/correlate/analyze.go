@@ -20,7 +20,7 @@ func Analyze(trace *model.Trace, entries []model.LogEntry, opts Options) *model.
 	if trace == nil {
 		trace = &model.Trace{}
 	}
-	s := newState(trace, opts.withDefaults())
+	s := newState(trace, entries, opts.withDefaults())
 	s.buildTree()        // tree.go
 	s.join(entries)      // join.go
 	s.findGaps()         // gaps.go, attribution.go
@@ -83,7 +83,11 @@ type state struct {
 	normDone        []bool
 }
 
-func newState(t *model.Trace, opts Options) *state {
+// newState sets up the shared state. Times are measured from the earliest
+// span start; from the earliest entry when no span has a start, so that
+// entries still sort by time (measured from the zero time, every real
+// instant would saturate to the same value).
+func newState(t *model.Trace, entries []model.LogEntry, opts Options) *state {
 	n := len(t.Spans)
 	s := &state{
 		opts: opts,
@@ -104,6 +108,11 @@ func newState(t *model.Trace, opts Options) *state {
 			s.base = sp.Start
 		}
 		first = false
+	}
+	for i := range entries {
+		if tm := entries[i].Time; first && !tm.IsZero() && (s.base.IsZero() || tm.Before(s.base)) {
+			s.base = tm
+		}
 	}
 	s.start = make([]int64, n)
 	s.end = make([]int64, n)

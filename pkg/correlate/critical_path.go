@@ -119,10 +119,15 @@ func (s *state) findCriticalPath() {
 		ret, returning, cur = cs[cur], true, s.parent[cur]
 	}
 
+	// Spans that share an id are listed once: consumers know spans by id.
+	listed := map[string]bool{}
 	for _, i := range s.preorder {
 		if on[i] {
-			s.a.CriticalPath = append(s.a.CriticalPath, s.ids[i])
 			s.a.Figures[i].OnCriticalPath = true
+			if !listed[s.ids[i]] {
+				listed[s.ids[i]] = true
+				s.a.CriticalPath = append(s.a.CriticalPath, s.ids[i])
+			}
 		}
 	}
 }

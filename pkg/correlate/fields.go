@@ -72,6 +72,9 @@ func (p *jsonParser) object(dst model.Labels, prefix string, depth int) (model.L
 		if p.i >= len(p.s) {
 			return dst, false
 		}
+		// A member with an empty name is valid JSON but cannot be a field
+		// (Loki cannot make a label of it either): parse it, keep nothing.
+		keep := len(dst)
 		switch c := p.s[p.i]; {
 		case c == '"':
 			v, ok := p.str()
@@ -106,6 +109,9 @@ func (p *jsonParser) object(dst model.Labels, prefix string, depth int) (model.L
 				v = ""
 			}
 			dst = append(dst, model.Label{Name: key, Value: v})
+		}
+		if key == "" {
+			dst = dst[:keep]
 		}
 		p.i = skipSpace(p.s, p.i)
 		if p.i >= len(p.s) {

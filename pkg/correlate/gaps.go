@@ -92,11 +92,10 @@ func (s *state) rankShare(pos int) int {
 // fillGap fills one gap: bounds, messages, attribution and sentence; and
 // adds it to its span's wait, unaccounted time and warnings.
 func (s *state) fillGap(g *model.Gap, at *attributor, w *writer, i, from, to int32, gs, ge int64) {
-	*g = model.Gap{
-		SpanID:    s.ids[i],
-		SpanIndex: int(i),
-		Start:     s.t.Spans[i].Start,
-		End:       s.t.Spans[i].End,
+	sp := &s.t.Spans[i]
+	*g = model.Gap{SpanID: s.ids[i], SpanIndex: int(i), Start: sp.Start, End: sp.End}
+	if sp.End.Before(sp.Start) {
+		g.End = sp.Start // a span that ends before it starts is taken as empty
 	}
 	if from != noLog {
 		g.Start = s.a.Logs[from].Entry.Time

@@ -264,7 +264,7 @@ func TestSeedGolden(t *testing.T) {
 func TestSeedStory(t *testing.T) {
 	sc := loadScenario(t, seedFixture)
 	tr := sc.trace(t)
-	s := newState(tr, DefaultOptions())
+	s := newState(tr, nil, DefaultOptions())
 	s.buildTree()
 	s.join(sc.entries(t, seedOnly))
 	s.findGaps()

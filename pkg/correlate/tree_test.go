@@ -54,7 +54,7 @@ func TestBrokenTrees(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tr := mkTrace(tc.spans...)
-			s := newState(tr, DefaultOptions())
+			s := newState(tr, nil, DefaultOptions())
 			s.buildTree()
 			for i, sp := range tc.spans {
 				want, ok := tc.parents[sp.id]
