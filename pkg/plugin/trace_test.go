@@ -117,8 +117,9 @@ func replay(t *testing.T, capture string) http.Handler {
 	})
 }
 
-// writeStreams answers a categorized query_range with entries, one result
-// stream per run of entries that share stream labels, as Loki does.
+// writeStreams answers a categorized query_range with entries grouped into
+// one result stream per stream label set, in order of first appearance, as
+// Loki does.
 func writeStreams(w http.ResponseWriter, entries []model.LogEntry) {
 	labelsJSON := func(ls model.Labels) string {
 		m := map[string]string{}
@@ -130,24 +131,27 @@ func writeStreams(w http.ResponseWriter, entries []model.LogEntry) {
 	}
 	var b bytes.Buffer
 	b.WriteString(`{"status":"success","data":{"resultType":"streams","encodingFlags":["categorize-labels"],"result":[`)
-	for i := 0; i < len(entries); {
-		j := i
-		for j < len(entries) && slices.Equal(entries[j].Stream, entries[i].Stream) {
-			j++
+	done := make([]bool, len(entries))
+	for i := range entries {
+		if done[i] {
+			continue
 		}
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		fmt.Fprintf(&b, `{"stream":%s,"values":[`, labelsJSON(entries[i].Stream))
-		for k := i; k < j; k++ {
-			if k > i {
+		for j := i; j < len(entries); j++ {
+			if done[j] || !slices.Equal(entries[j].Stream, entries[i].Stream) {
+				continue
+			}
+			if j > i {
 				b.WriteByte(',')
 			}
-			line, _ := json.Marshal(entries[k].Line)
-			fmt.Fprintf(&b, `["%d",%s,{"structuredMetadata":%s}]`, entries[k].Time.UnixNano(), line, labelsJSON(entries[k].Metadata))
+			done[j] = true
+			line, _ := json.Marshal(entries[j].Line)
+			fmt.Fprintf(&b, `["%d",%s,{"structuredMetadata":%s}]`, entries[j].Time.UnixNano(), line, labelsJSON(entries[j].Metadata))
 		}
 		b.WriteString("]}")
-		i = j
 	}
 	fmt.Fprintf(&b, `],"stats":{"summary":{"totalEntriesReturned":%d}}}}`, len(entries))
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
