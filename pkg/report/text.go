@@ -20,10 +20,11 @@ import (
 const DefaultWidth = 100
 
 // Layout limits: the label column never takes more than maxLabel runes (longer
-// labels are cut with "…"), and the bar keeps at least minBar cells however
-// narrow the width, so the picture stays a picture.
+// labels are cut with "…"; on narrow widths down to minLabel), and the bar
+// keeps at least minBar cells, so the picture stays a picture.
 const (
 	maxLabel = 56
+	minLabel = 20
 	minBar   = 12
 	maxBar   = 80
 	numWidth = 9 // one right-aligned "1500 ms" column, with its separator
@@ -115,7 +116,13 @@ func (p *printer) title() {
 		plural(len(a.Services), "service", "services"),
 		plural(len(a.Logs), "log line", "log lines"),
 	}
-	p.line(p.paint(bold, "Trace "+id), "  ", strings.Join(facts, " · "))
+	head, rest := "Trace "+id, strings.Join(facts, " · ")
+	if utf8.RuneCountInString(head)+2+utf8.RuneCountInString(rest) <= p.o.Width {
+		p.line(p.paint(bold, head), "  ", rest)
+	} else {
+		p.line(p.paint(bold, head))
+		p.line(rest)
+	}
 	if p.o.Source != "" {
 		p.wrapped("", "  ", 2, p.o.Source)
 	}
@@ -162,14 +169,17 @@ func (p *printer) waterfall() {
 	t := a.Trace
 	rows := waterfall(t)
 
+	// A line is: mark(2) label space │bar│ start duration self. Labels
+	// give way to the bar on narrow widths, down to minLabel.
+	const fixed = 2 + 1 + 2 + 3*numWidth
+	labelMax := min(max(p.o.Width-fixed-minBar, minLabel), maxLabel)
 	labels := make([]string, len(rows))
 	labelW := len("span")
 	for k, r := range rows {
-		labels[k] = cut(r.lead+spanLabel(&t.Spans[r.span]), maxLabel)
+		labels[k] = cut(r.lead+spanLabel(&t.Spans[r.span]), labelMax)
 		labelW = max(labelW, utf8.RuneCountInString(labels[k]))
 	}
-	// mark(2) label space │bar│ start dur self
-	barW := min(max(p.o.Width-2-labelW-1-2-3*numWidth, minBar), maxBar)
+	barW := min(max(p.o.Width-fixed-labelW, minBar), maxBar)
 
 	span := a.End.Sub(a.Start)
 	left, right := "0 ms", correlate.FormatMillis(span)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -328,6 +329,10 @@ func explainFiles(traceFile, logFile, want string, opts correlate.Options) (*exp
 // optional Loki query_range JSON, and runs the engine. want picks one trace
 // of a file that holds several.
 func explainBytes(traceBody, logsBody []byte, want, traceName, logsName string, opts correlate.Options) (*explain.Result, error) {
+	if len(bytes.TrimSpace(traceBody)) == 0 {
+		// Tempo's v1 answer to an unknown id is an empty 404 body.
+		return nil, fmt.Errorf("%s is empty; export a trace that exists (an empty file is what Tempo's v1 API answers for an unknown trace id)", traceName)
+	}
 	tr, err := tempo.DecodeTrace(traceBody)
 	switch {
 	case errors.Is(err, tempo.ErrTraceNotFound):
