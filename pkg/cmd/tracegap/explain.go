@@ -409,6 +409,7 @@ func explainLive(ctx context.Context, f *explainFlags, id string, opts correlate
 		return nil, "", err
 	}
 	hc := newHTTPClient(f.timeout, token, f.tempoURL, f.lokiURL)
+	defer hc.CloseIdleConnections()
 
 	source := "from Tempo " + tempoBase
 	ex := &explain.Explainer{Tempo: tempo.New(f.tempoURL, hc, f.tenant)}
