@@ -184,10 +184,16 @@ func Generate(cfg Config) (*model.Trace, []model.LogEntry) {
 			})
 		}
 	}
-	var out []model.LogEntry
+	out := make([]model.LogEntry, 0, n*cfg.LogsPerSpan)
 	for _, es := range byService {
 		sortByTime(es)
 		out = append(out, es...)
+	}
+	// A decoded Loki response holds its lines in memory in response order;
+	// copy them so that this data does too (it matters to the caches).
+	for k := range out {
+		out[k].Line = strings.Clone(out[k].Line)
+		out[k].Metadata = slices.Clone(out[k].Metadata)
 	}
 	return tr, out
 }
