@@ -35,7 +35,8 @@ type keyRef struct {
 }
 
 // Extractor reads ids, message, level and stated duration from log entries.
-// Build one with NewExtractor and reuse it: it holds the key table.
+// Build one with NewExtractor and reuse it: it holds the key table. An
+// Extractor is not safe for concurrent use; use one per goroutine.
 type Extractor struct {
 	// byLen holds the keys by length: a lookup is an array index and one
 	// or two string compares, several times cheaper than hashing every

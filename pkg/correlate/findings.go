@@ -43,7 +43,10 @@ func (s *state) topFinding() string {
 	}
 	if best >= 0 {
 		r := &a.Retries[best]
-		return s.t.Spans[r.SpanIndex].ServiceName + " " + r.Sentence
+		if r.Source == model.RetryFromSpans {
+			return r.Sentence // it names the operation already
+		}
+		return spanLabel(s.t.Spans[r.SpanIndex].ServiceName, "", s.ids[r.SpanIndex]) + " " + r.Sentence
 	}
 	return ""
 }
@@ -140,7 +143,6 @@ func (s *state) calleeRetries(w *writer, g *model.Gap) {
 	for _, c := range g.Callees {
 		callee[c.SpanID] = true
 	}
-	wrote := false
 	for k := range s.a.Retries {
 		r := &s.a.Retries[k]
 		// Walk up from the retry's span to see whether a callee is an
@@ -153,10 +155,9 @@ func (s *state) calleeRetries(w *writer, g *model.Gap) {
 			}
 			j = s.parent[j]
 		}
-		if !in || wrote {
+		if !in {
 			continue
 		}
-		wrote = true
 		svc := s.t.Spans[r.SpanIndex].ServiceName
 		w.str(", and ").str(svc).str(" spent ").ms(r.Cost).str(" of its time on ")
 		if r.Source == model.RetryFromLogs {
@@ -164,5 +165,6 @@ func (s *state) calleeRetries(w *writer, g *model.Gap) {
 		} else {
 			w.str(plural(r.Count, "failed attempt", "failed attempts")).str(" of ").str(r.Message)
 		}
+		return // the first is enough for one sentence
 	}
 }

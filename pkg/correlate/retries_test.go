@@ -212,3 +212,36 @@ func TestSeverity(t *testing.T) {
 		}
 	}
 }
+
+func TestTopFinding(t *testing.T) {
+	worker := sp{id: "f0", svc: "worker", op: "job", start: 0, end: 100}
+	tests := []struct {
+		name  string
+		spans []sp
+		logs  []model.LogEntry
+		want  string
+	}{
+		{name: "nothing to report", spans: []sp{worker}, logs: []model.LogEntry{jl("f0", 0, "a"), jl("f0", 100, "b")},
+			want: `worker waited 100 ms between "a" and "b" while no child span ran; all of it is unaccounted`},
+		{name: "no logs, no finding", spans: []sp{worker}},
+		{name: "no gap: the costliest retry", spans: []sp{worker},
+			logs: []model.LogEntry{jl("f0", 0, "a"), jl("f0", 10, "retrying", "duration_ms", "5"), jl("f0", 20, "retrying", "duration_ms", "7"),
+				jl("f0", 30, "ok"), jl("f0", 100, "end")},
+			want: `worker retried after "retrying": the failed attempt took 7 ms (stated by the line), and the retry succeeded`},
+		{name: "no gap: a retry group of spans", spans: []sp{worker,
+			{id: "c1", parent: "f0", svc: "pay", op: "POST", start: 10, end: 20, status: model.StatusError},
+			{id: "c2", parent: "f0", svc: "pay", op: "POST", start: 30, end: 40}},
+			want: "pay POST was attempted 2 times: 1 failed attempt took 10 ms, and the last attempt succeeded"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := Analyze(mkTrace(tc.spans...), tc.logs, Options{})
+			if tc.name == "no gap: the costliest retry" && len(a.Gaps) != 0 {
+				t.Fatalf("unexpected gaps %+v", a.Gaps)
+			}
+			if a.TopFinding != tc.want {
+				t.Errorf("top finding\n got %q\nwant %q", a.TopFinding, tc.want)
+			}
+		})
+	}
+}
