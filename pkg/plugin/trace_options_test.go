@@ -2,13 +2,16 @@ package plugin
 
 import (
 	"encoding/json"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/grafana/grafana-plugin-sdk-go/experimental"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/tracegap/correlator/pkg/internal/fixtures"
 )
@@ -191,5 +194,35 @@ func TestTraceQueryIDForms(t *testing.T) {
 				t.Errorf("%d spans", n)
 			}
 		})
+	}
+}
+
+// TestTraceQueryPartialTrace: when Tempo says it returned only part of the
+// trace (v2 status PARTIAL, e.g. over its size limit), the frames say so.
+func TestTraceQueryPartialTrace(t *testing.T) {
+	// The v2 answer Tempo gives then: the captured trace as field 1, status
+	// PARTIAL (3 = 1) and its message (4).
+	var b []byte
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendBytes(b, fixtures.Load(t, "tempo/trace_v1_protobuf").Body)
+	b = protowire.AppendTag(b, 3, protowire.VarintType)
+	b = protowire.AppendVarint(b, 1)
+	b = protowire.AppendTag(b, 4, protowire.BytesType)
+	b = protowire.AppendString(b, "trace exceeds max size (max bytes: 5000000)")
+	partial := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/protobuf")
+		_, _ = w.Write(b)
+	})
+	tempoSrv, lokiSrv := seedTempo(t, fixtures.Route{Path: "/api/v2/traces/" + seedTraceID, Handler: partial}), seedLoki(t)
+	r := runTrace(t, pluginContext(t, settingsFor(tempoSrv.URL, lokiSrv.URL), nil), seedQuery(seedTraceID), captureRange)
+	if r.Error != nil {
+		t.Fatal(r.Error)
+	}
+	checkSeedFindings(t, r)
+	for _, f := range r.Frames {
+		if f.Meta == nil || len(f.Meta.Notices) != 1 || f.Meta.Notices[0].Severity != data.NoticeSeverityWarning ||
+			f.Meta.Notices[0].Text != "Tempo returned only part of this trace: trace exceeds max size (max bytes: 5000000); spans may be missing and some findings may be wrong." {
+			t.Errorf("%s: notices %+v", f.Name, f.Meta)
+		}
 	}
 }
