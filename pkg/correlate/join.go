@@ -24,32 +24,28 @@ func (s *state) join(entries []model.LogEntry) {
 	keys := s.timeOrder(entries)
 
 	// Extraction is most of the join's cost and independent per entry, so
-	// it runs on every core, each worker with its own Extractor. Workers
-	// walk the entries in input order, which is the order a decoded Loki
-	// response holds its lines in memory, and write each result straight
-	// to its place in time order; then other traces' entries are squeezed
-	// out. The result does not depend on how the work is split.
+	// it runs on every core, each worker on a contiguous range of the time
+	// order with its own Extractor. A worker drops other traces' entries as
+	// it goes, packing its range to the front; the ranges are then moved
+	// together. The result does not depend on how the work is split.
 	a := s.a
-	n := len(keys)
-	rank := make([]int32, n)
-	for r, k := range keys {
-		rank[k.i] = int32(r)
-	}
-	logs := make([]model.Log, n)
-	flags := make([]uint8, n)
-	times := make([]int64, n)
+	logs := make([]model.Log, len(keys))
+	flags := make([]uint8, len(keys))
+	times := make([]int64, len(keys))
 	match := s.retryMatcher()
-	parallel(n, func(lo, hi int) {
+	parts := split(len(keys))
+	kept := make([]int, len(parts))
+	others := make([]int, len(parts))
+	run(parts, func(w, lo, hi int) {
 		x := NewExtractor(s.opts)
 		x.useArena = true
-		for k := lo; k < hi; k++ {
-			r := rank[k]
-			l := &logs[r]
-			x.extractInto(l, &entries[k])
-			times[r] = keys[r].t
+		n := lo
+		for p := lo; p < hi; p++ {
+			l := &logs[n]
+			x.extractInto(l, &entries[keys[p].i])
 			if l.TraceID != "" && s.traceID != "" && l.TraceID != s.traceID {
-				flags[r] = flagOther
-				continue
+				others[w]++
+				continue // the slot is reused (or cleared below)
 			}
 			flag := uint8(severity(l.Level))
 			if l.SpanID != "" {
@@ -62,31 +58,23 @@ func (s *state) join(entries []model.LogEntry) {
 					}
 				}
 			}
-			flags[r] = flag
+			flags[n], times[n] = flag, keys[p].t
+			n++
 		}
+		kept[w] = n - lo
 	})
-	// Squeeze out other traces' entries, moving runs of kept ones at once.
-	kept := 0
-	for r := 0; r < n; {
-		if flags[r] == flagOther {
-			a.OtherTraceLogs++
-			r++
-			continue
+	n := 0
+	for w, part := range parts {
+		if n != part[0] {
+			copy(logs[n:], logs[part[0]:part[0]+kept[w]])
+			copy(flags[n:], flags[part[0]:part[0]+kept[w]])
+			copy(times[n:], times[part[0]:part[0]+kept[w]])
 		}
-		end := r + 1
-		for end < n && flags[end] != flagOther {
-			end++
-		}
-		if kept != r {
-			copy(logs[kept:], logs[r:end])
-			copy(flags[kept:], flags[r:end])
-			copy(times[kept:], times[r:end])
-		}
-		kept += end - r
-		r = end
+		n += kept[w]
+		a.OtherTraceLogs += others[w]
 	}
-	clear(logs[kept:]) // release dropped entries' lines
-	a.Logs, s.logFlag, s.logT = logs[:kept], flags[:kept], times[:kept]
+	clear(logs[n:]) // release dropped entries' lines
+	a.Logs, s.logFlag, s.logT = logs[:n], flags[:n], times[:n]
 
 	// Link each entry to the previous one of its span.
 	counts := make([]int32, s.n+1)
