@@ -99,12 +99,15 @@ func (at *attributor) attribute(g *model.Gap, from, to int32, gs, ge int64) []in
 	if open {
 		in += cur1 - cur0
 	}
-	gap := dur(gs, ge)
-	g.InCallees = time.Duration(in)
+	// The gap's length is taken from its instants, not from the offsets:
+	// for absurd input (a zero time next to a real one) the offsets
+	// saturate, and the parts must still add up to the whole.
+	gap := g.Duration()
+	g.InCallees = min(time.Duration(in), gap)
 	g.Unaccounted = gap - g.InCallees
 	if anyOverlap {
-		g.BeforeCallee = max(0, dur(gs, first))
-		g.AfterCallee = max(0, dur(last, ge))
+		g.BeforeCallee = min(max(0, dur(gs, first)), g.Unaccounted)
+		g.AfterCallee = min(max(0, dur(last, ge)), g.Unaccounted-g.BeforeCallee)
 	}
 	g.Callees = at.overlaps(callees, gs, ge)
 	if g.Named {

@@ -234,9 +234,15 @@ func (x *Extractor) scan(f *found, src model.Labels, labelSource bool) {
 func validate(ref keyRef, v string) (string, time.Duration, bool) {
 	switch ref.p {
 	case propTrace:
+		if isLowerHex(v, 32) {
+			return v, 0, true
+		}
 		id, ok := model.NormalizeTraceID(v)
 		return id, 0, ok
 	case propSpan:
+		if isLowerHex(v, 16) {
+			return v, 0, true
+		}
 		id, ok := model.NormalizeSpanID(v)
 		return id, 0, ok
 	case propStated:
@@ -294,3 +300,25 @@ func lowerLevel(s string) string {
 }
 
 var commonLevels = [...]string{"info", "warn", "error", "debug", "trace", "warning", "fatal", "critical"}
+
+// lowerHex marks the bytes of a normalised id.
+var lowerHex = func() (t [256]bool) {
+	for _, c := range "0123456789abcdef" {
+		t[c] = true
+	}
+	return t
+}()
+
+// isLowerHex reports whether v is already a normalised id of width digits,
+// the usual case, checked with a table instead of model's general parser.
+func isLowerHex(v string, width int) bool {
+	if len(v) != width {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if !lowerHex[v[i]] {
+			return false
+		}
+	}
+	return true
+}

@@ -288,3 +288,24 @@ func TestParallelDeterminism(t *testing.T) {
 	}
 	checkInvariants(t, tr, entries, one, DefaultMinGap)
 }
+
+// TestAbsurdTimes feeds zero and far-apart instants, which overflow int64
+// nanoseconds: nothing may panic, and the invariants still hold.
+func TestAbsurdTimes(t *testing.T) {
+	far := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	tr := &model.Trace{TraceID: testTraceID, Spans: []model.Span{
+		{SpanID: "a1", Start: time.Time{}, End: far},
+		{SpanID: "a2", ParentSpanID: "a1", Start: at(0), End: far},
+		{SpanID: "a3", ParentSpanID: "a1", Start: far, End: time.Time{}},
+		{SpanID: "a4", ParentSpanID: "a2", Start: time.Time{}, End: time.Time{}},
+	}}
+	entries := []model.LogEntry{jl("a1", 0, "now"), jl("a2", 5, "retrying"), jl("a1", 10, "later")}
+	entries = append(entries, model.LogEntry{Line: `{"traceId":"` + testTraceID + `","spanId":"a1","message":"zero time"}`})
+	far1 := jl("a2", 0, "far")
+	far1.Time = far
+	entries = append(entries, far1)
+	a := Analyze(tr, entries, Options{})
+	checkInvariants(t, tr, entries, a, DefaultMinGap)
+	b := Analyze(&model.Trace{TraceID: testTraceID}, entries, Options{})
+	checkInvariants(t, &model.Trace{TraceID: testTraceID}, entries, b, DefaultMinGap)
+}
