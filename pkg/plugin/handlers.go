@@ -28,6 +28,10 @@ const (
 // each result through respond, so one failing query never fails the others.
 func (d *Datasource) registerHandlers() {
 	d.handle(QueryTypeTrace, d.handleTrace)
+	m := newMany(d) // search, waitMetrics and annotations share this instance's trace cache
+	d.handle(QueryTypeSearch, m.handleSearch)
+	d.handle(QueryTypeWaitMetrics, m.handleWaitMetrics)
+	d.handle(QueryTypeAnnotations, m.handleAnnotations)
 }
 
 // queryFunc answers one query with frames, or an error carrying its source.
