@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 )
@@ -26,8 +28,17 @@ type HTTPError struct {
 	URL string
 	// Status is the HTTP status code.
 	Status int
-	// Body is the upstream's (plain-text) answer, trimmed, at most 4 KiB.
+	// Body is the upstream's (plain-text) answer, trimmed, at most 4 KiB,
+	// with every secret the request carried redacted. For an HTML page it
+	// is only "an HTML page titled …" (see HTML).
 	Body string
+	// HTML is true when the answer was an HTML page (a proxy's or a login
+	// page), not the upstream's own words.
+	HTML bool
+	// RetryAfter is the wait the upstream asked for in Retry-After, or -1.
+	RetryAfter time.Duration
+	// Attempts is how many times the request was sent (429 is retried).
+	Attempts int
 }
 
 // NoOrgID reports the answer Tempo and Loki give in multi-tenant mode when
@@ -39,6 +50,12 @@ func (e *HTTPError) NoOrgID() bool {
 func (e *HTTPError) Error() string {
 	said := e.said()
 	switch {
+	case e.HTML:
+		title := ""
+		if _, t, ok := strings.Cut(e.Body, " titled "); ok {
+			title, _ = strconv.Unquote(t)
+		}
+		return htmlMessage(e.Upstream, e.SettingPrefix, e.URL, e.Status, title)
 	case e.NoOrgID():
 		return fmt.Sprintf("%s at %s runs multi-tenant and needs a tenant (HTTP 401%s); set the tenant id (tenantId) in the data source settings",
 			e.Upstream, e.URL, said)
@@ -57,7 +74,14 @@ func (e *HTTPError) Error() string {
 		}
 		return fmt.Sprintf("%s rejected the request to %s (HTTP 400)", e.Upstream, e.URL)
 	case e.Status == http.StatusTooManyRequests:
-		return fmt.Sprintf("%s at %s is rate-limiting requests (HTTP 429%s); try again later or narrow the time range", e.Upstream, e.URL, said)
+		tried := ""
+		if e.Attempts > 1 {
+			tried = fmt.Sprintf(" after %d attempts", e.Attempts)
+		}
+		if e.RetryAfter > 0 {
+			tried += fmt.Sprintf("; it asks to wait %v", e.RetryAfter)
+		}
+		return fmt.Sprintf("%s at %s is rate-limiting requests (HTTP 429%s%s); try again later or narrow the time range", e.Upstream, e.URL, said, tried)
 	case e.Status >= 500:
 		return fmt.Sprintf("%s at %s failed (HTTP %d%s); check that %s is healthy and try again", e.Upstream, e.URL, e.Status, said, e.Upstream)
 	default:
@@ -89,18 +113,21 @@ func (u *Upstream) transportError(ctx context.Context, err error) error {
 		// url.Error repeats the full URL (query included); keep only the cause.
 		cause = ue.Err
 	}
+	if re, ok := errors.AsType[*RedirectError](err); ok {
+		return backend.DownstreamError(re)
+	}
 	switch {
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return backend.DownstreamErrorf("the request to %s at %s was cancelled", u.Name, where)
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		return backend.DownstreamError(fmt.Errorf("%s at %s did not answer in time (%v); check that %s is healthy, raise timeoutSeconds in the data source settings or narrow the query: %w",
-			u.Name, where, cause, u.Name, ErrTimeout))
+		return backend.DownstreamError(fmt.Errorf("%s at %s did not answer in time (%s); check that %s is healthy, raise timeoutSeconds in the data source settings or narrow the query: %w",
+			u.Name, where, scrub(fmt.Sprint(cause)), u.Name, ErrTimeout))
 	case isTLSVerify(err):
-		return backend.DownstreamErrorf("cannot verify the TLS certificate of %s at %s: %v; add its CA certificate (%sTlsCACert) or turn on skip TLS verify (%sTlsSkipVerify) in the data source settings",
-			u.Name, where, cause, u.SettingPrefix, u.SettingPrefix)
+		return backend.DownstreamErrorf("cannot verify the TLS certificate of %s at %s: %s; add its CA certificate (%sTlsCACert) or turn on skip TLS verify (%sTlsSkipVerify) in the data source settings",
+			u.Name, where, scrub(fmt.Sprint(cause)), u.SettingPrefix, u.SettingPrefix)
 	default:
-		return backend.DownstreamErrorf("cannot reach %s at %s: %v; check the %s URL (%sUrl) and that %s is running and reachable from Grafana",
-			u.Name, where, cause, u.Name, u.SettingPrefix, u.Name)
+		return backend.DownstreamErrorf("cannot reach %s at %s: %s; check the %s URL (%sUrl) and that %s is running and reachable from Grafana",
+			u.Name, where, scrub(fmt.Sprint(cause)), u.Name, u.SettingPrefix, u.Name)
 	}
 }
 

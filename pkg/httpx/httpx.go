@@ -11,7 +11,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 )
@@ -39,6 +41,11 @@ type Upstream struct {
 	baseErr error
 	http    *http.Client
 	tenant  string
+
+	// retry and sleep are the 429 policy and how to wait; nil means
+	// defaultRetryPolicy and a timer (tests replace both).
+	retry *retryPolicy
+	sleep func(context.Context, time.Duration) error
 }
 
 // NewUpstream builds an Upstream. A bad base URL is not reported here but by
@@ -48,7 +55,7 @@ func NewUpstream(name, settingPrefix, baseURL string, hc *http.Client, tenant st
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	u := &Upstream{Name: name, SettingPrefix: settingPrefix, http: hc, tenant: tenant}
+	u := &Upstream{Name: name, SettingPrefix: settingPrefix, http: sameOriginRedirects(hc, name, settingPrefix), tenant: tenant}
 	u.base, u.baseErr = parseBase(baseURL)
 	if u.baseErr != nil {
 		u.baseErr = backend.DownstreamErrorf("the %s URL (%sUrl) %q is not a valid http(s) URL: %v; fix it in the data source settings",
@@ -99,6 +106,11 @@ type Response struct {
 // and the tenant header, reads the body up to the limit and returns it for a
 // 2xx answer. Every failure is an error that carries its source; a non-2xx
 // answer wraps an *HTTPError so callers can branch on the status.
+//
+// A 429 is tried again (GET is idempotent) after the wait the upstream asks
+// for in Retry-After, within a small budget (see retryPolicy) and never past
+// ctx: during an incident a short, bounded wait beats failing the panel, and
+// an upstream that asks for a long pause gets it from us, not more load.
 func (u *Upstream) Get(ctx context.Context, path string, query url.Values, accept string, header http.Header) (*Response, error) {
 	if u.baseErr != nil {
 		return nil, u.baseErr
@@ -107,7 +119,36 @@ func (u *Upstream) Get(ctx context.Context, path string, query url.Values, accep
 	target.Path = u.base.Path + "/" + strings.TrimLeft(path, "/")
 	target.RawQuery = query.Encode()
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target.String(), nil)
+	policy := u.retry
+	if policy == nil {
+		policy = &defaultRetryPolicy
+	}
+	var waited time.Duration
+	for attempt := 1; ; attempt++ {
+		resp, err := u.getOnce(ctx, target.String(), path, accept, header)
+		he, ok := errors.AsType[*HTTPError](err)
+		if !ok || he.Status != http.StatusTooManyRequests {
+			return resp, err
+		}
+		he.Attempts = attempt
+		wait, retry := policy.next(ctx, attempt, waited, he.RetryAfter)
+		if !retry {
+			return nil, err
+		}
+		sleep := u.sleep
+		if sleep == nil {
+			sleep = sleepCtx
+		}
+		if serr := sleep(ctx, wait); serr != nil {
+			return nil, u.transportError(ctx, serr)
+		}
+		waited += wait
+	}
+}
+
+// getOnce is one GET: request, answer, body.
+func (u *Upstream) getOnce(ctx context.Context, target, path, accept string, header http.Header) (*Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return nil, backend.PluginErrorf("building the %s request for %s: %w", u.Name, path, err)
 	}
@@ -119,6 +160,10 @@ func (u *Upstream) Get(ctx context.Context, path string, query url.Values, accep
 	if accept != "" {
 		req.Header.Set("Accept", accept)
 	}
+	// The tenant comes from the data source settings only: whatever a
+	// caller passed under that name is dropped, so nothing derived from a
+	// query can pick another tenant's data.
+	req.Header.Del(TenantHeader)
 	if u.tenant != "" {
 		req.Header.Set(TenantHeader, u.tenant)
 	}
@@ -127,33 +172,78 @@ func (u *Upstream) Get(ctx context.Context, path string, query url.Values, accep
 	if err != nil {
 		return nil, u.transportError(ctx, err)
 	}
+	// Not drained on purpose: an upstream that stalls mid-body must not
+	// hold us. Bodies read to the end (every short error body) keep their
+	// connection for reuse anyway.
 	defer func() { _ = resp.Body.Close() }()
+	// The request the transport saw carries what the auth middleware added
+	// (Authorization, custom headers): those values must never be echoed.
+	sent := req
+	if resp.Request != nil {
+		sent = resp.Request
+	}
 
 	limit := u.MaxBodyBytes
 	if limit <= 0 {
 		limit = DefaultMaxBodyBytes
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		// Error bodies are short plain text; never read more than needed to
-		// pass the upstream's own words on.
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		he := &HTTPError{
-			Upstream:      u.Name,
-			SettingPrefix: u.SettingPrefix,
-			URL:           u.redactedPath(path),
-			Status:        resp.StatusCode,
-			Body:          strings.TrimSpace(string(body)),
-		}
-		return nil, backend.NewErrorWithSource(he, backend.ErrorSourceFromHTTPStatus(resp.StatusCode))
+		return nil, u.httpError(path, resp, sent)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if resp.ContentLength > limit {
+		// Refuse before reading: the upstream told us the size.
+		return nil, backend.DownstreamError(&TooLargeError{Upstream: u.Name, URL: u.redactedPath(path), Limit: limit, Setting: u.LimitSetting})
+	}
+	body, err := u.readBody(ctx, path, resp, limit+1)
 	if err != nil {
-		return nil, u.transportError(ctx, err)
+		return nil, err
 	}
 	if int64(len(body)) > limit {
 		return nil, backend.DownstreamError(&TooLargeError{Upstream: u.Name, URL: u.redactedPath(path), Limit: limit, Setting: u.LimitSetting})
 	}
+	if !acceptsHTML(accept) && isHTML(resp.Header.Get("Content-Type"), body) {
+		// A login page or proxy page answered 200 in Tempo's/Loki's place;
+		// decoding it would only produce a confusing parse error (or, for
+		// protobuf, a "valid" empty trace).
+		return nil, backend.DownstreamError(&HTMLPageError{
+			Upstream: u.Name, SettingPrefix: u.SettingPrefix, URL: u.redactedPath(path),
+			Status: resp.StatusCode, Title: htmlTitle(body),
+		})
+	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+}
+
+// httpError reads a non-2xx answer into an *HTTPError stamped with the
+// source its status implies.
+func (u *Upstream) httpError(path string, resp *http.Response, sent *http.Request) error {
+	he := &HTTPError{
+		Upstream:      u.Name,
+		SettingPrefix: u.SettingPrefix,
+		URL:           u.redactedPath(path),
+		Status:        resp.StatusCode,
+		RetryAfter:    parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	}
+	// Error bodies are short plain text; never read more than needed to
+	// pass the upstream's own words on. Read a little beyond what is kept,
+	// so a secret that straddles the cut is still recognised and redacted.
+	r, encErr := decodedBody(resp)
+	var raw []byte
+	if encErr == nil {
+		raw, _ = io.ReadAll(io.LimitReader(r, maxErrorBody+1<<10))
+	}
+	switch {
+	case encErr != nil:
+		he.Body = "(a body compressed as " + strings.TrimSpace(resp.Header.Get("Content-Encoding")) + ", not shown)"
+	case isHTML(resp.Header.Get("Content-Type"), raw):
+		he.HTML = true
+		he.Body = "an HTML page"
+		if t := htmlTitle(raw); t != "" {
+			he.Body += " titled " + strconv.Quote(t)
+		}
+	default:
+		he.Body = clip(strings.TrimSpace(redact(string(raw), sent)), maxErrorBody)
+	}
+	return backend.NewErrorWithSource(he, backend.ErrorSourceFromHTTPStatus(resp.StatusCode))
 }
 
 // maxErrorBody caps how much of an error body is kept: enough for any
