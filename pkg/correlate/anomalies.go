@@ -14,39 +14,46 @@ const logTolerance = time.Millisecond
 // and a span whose logs and children both run past its end (its end time
 // looks wrong: it ended before its work finished).
 func (s *state) findAnomalies() {
-	tol := int64(logTolerance)
-	for _, i := range s.byRank {
-		sp := &s.t.Spans[i]
-		if sp.End.Before(sp.Start) {
-			s.warn(i, (&writer{}).str("ends ").ms(sp.Start.Sub(sp.End)).
-				str(" before it starts, so its end time is wrong; its duration is taken as 0").String())
+	s.byLogShare(func(rlo, rhi int) {
+		for _, i := range s.byRank[rlo:rhi] {
+			s.spanAnomalies(i)
 		}
-		if p := s.parent[i]; p >= 0 {
-			s.childOutside(i, p)
-		}
+	})
+}
 
-		var before, after int
-		var maxBefore, maxAfter int64
-		for _, li := range s.spanLogs(i) {
-			t := s.logT[li]
-			if d := s.start[i] - t; d > tol {
-				before++
-				maxBefore = max(maxBefore, d)
-			}
-			if d := t - s.end[i]; d > tol {
-				after++
-				maxAfter = max(maxAfter, d)
-			}
+// spanAnomalies finds the anomalies of span i; it writes only to span i.
+func (s *state) spanAnomalies(i int32) {
+	tol := int64(logTolerance)
+	sp := &s.t.Spans[i]
+	if sp.End.Before(sp.Start) {
+		s.warn(i, (&writer{}).str("ends ").ms(sp.Start.Sub(sp.End)).
+			str(" before it starts, so its end time is wrong; its duration is taken as 0").String())
+	}
+	if p := s.parent[i]; p >= 0 {
+		s.childOutside(i, p)
+	}
+
+	var before, after int
+	var maxBefore, maxAfter int64
+	for _, li := range s.spanLogs(i) {
+		t := s.logT[li]
+		if d := s.start[i] - t; d > tol {
+			before++
+			maxBefore = max(maxBefore, d)
 		}
-		if before > 0 {
-			s.warn(i, (&writer{}).str("has ").str(plural(before, "log line", "log lines")).
-				str(" before its start (by up to ").ms(time.Duration(maxBefore)).str(")").String())
+		if d := t - s.end[i]; d > tol {
+			after++
+			maxAfter = max(maxAfter, d)
 		}
-		if after > 0 {
-			s.warn(i, (&writer{}).str("has ").str(plural(after, "log line", "log lines")).
-				str(" after its end (by up to ").ms(time.Duration(maxAfter)).str(")").String())
-			s.endLooksWrong(i)
-		}
+	}
+	if before > 0 {
+		s.warn(i, (&writer{}).str("has ").str(plural(before, "log line", "log lines")).
+			str(" before its start (by up to ").ms(time.Duration(maxBefore)).str(")").String())
+	}
+	if after > 0 {
+		s.warn(i, (&writer{}).str("has ").str(plural(after, "log line", "log lines")).
+			str(" after its end (by up to ").ms(time.Duration(maxAfter)).str(")").String())
+		s.endLooksWrong(i)
 	}
 }
 

@@ -36,15 +36,18 @@ func (s *state) eachGap(i int32, minGap int64, fn func(from, to int32, gs, ge in
 func (s *state) findGaps() {
 	minGap := int64(s.opts.MinGap)
 	off := make([]int, s.n+1) // gaps of the span at rank r: off[r]..off[r+1]
-	for r, i := range s.byRank {
-		c := 0
-		s.eachGap(i, minGap, func(_, _ int32, _, _ int64) { c++ })
-		off[r+1] = off[r] + c
+	s.byLogShare(func(rlo, rhi int) {
+		for r := rlo; r < rhi; r++ {
+			c := 0
+			s.eachGap(s.byRank[r], minGap, func(_, _ int32, _, _ int64) { c++ })
+			off[r+1] = c
+		}
+	})
+	for r := range s.n {
+		off[r+1] += off[r]
 	}
 	s.a.Gaps = make([]model.Gap, off[s.n])
-	parallel(len(s.logT), func(lo, hi int) {
-		// Split by spans, in proportion to the entries of this share.
-		rlo, rhi := s.rankShare(lo), s.rankShare(hi)
+	s.byLogShare(func(rlo, rhi int) {
 		w := &writer{b: make([]byte, 0, 512)}
 		at := &attributor{s: s}
 		for r := rlo; r < rhi; r++ {
@@ -66,15 +69,30 @@ func (s *state) findGaps() {
 	})
 }
 
+// byLogShare calls fn on contiguous ranges of span ranks, in parallel,
+// each range holding about the same number of log entries (the work of
+// the log passes grows with entries, not spans). Each span is in exactly
+// one range, so fn may write anything that belongs to its spans.
+func (s *state) byLogShare(fn func(rlo, rhi int)) {
+	parts := split(len(s.logT))
+	run(parts, func(w, lo, hi int) {
+		rlo, rhi := s.rankShare(lo), s.rankShare(hi)
+		if w == 0 {
+			rlo = 0
+		}
+		if w == len(parts)-1 {
+			rhi = s.n // spans without entries, and trace-level entries
+		}
+		fn(rlo, rhi)
+	})
+}
+
 // rankShare maps a position in [0, len(a.Logs)] to the first span rank
 // whose entries start at or after it, so that workers get about equal
 // numbers of entries; the last position maps past the last span.
 func (s *state) rankShare(pos int) int {
 	if pos >= len(s.logT) {
 		return s.n
-	}
-	if s.rankStart == nil {
-		return 0
 	}
 	// rankStart[r] is the number of span entries before the span at rank r.
 	lo, hi := 0, s.n
