@@ -69,7 +69,10 @@ func (at *attributor) attribute(g *model.Gap, from, to int32, gs, ge int64) []in
 	}
 
 	// Union of the callees' intervals inside the gap. callees are in start
-	// order, so one sweep merges them.
+	// order, so one sweep merges them. The before / after split takes the
+	// earliest start and latest end of the callees that overlap the gap: a
+	// named callee wholly outside it (an earlier call to the same service)
+	// says nothing about when this wait's callee started.
 	var in, cur0, cur1 int64
 	open := false
 	first, last := int64(0), int64(0)

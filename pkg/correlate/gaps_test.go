@@ -165,6 +165,18 @@ func TestGaps(t *testing.T) {
 			},
 		},
 		{
+			name: "before / after come from the named callees that overlap",
+			kids: []sp{kid("c1", "billing", "POST /charge", 100, 150), kid("c2", "billing", "POST /charge", 300, 500)},
+			logs: []model.LogEntry{jl("f0", 200, "billing requested"), jl("f0", 900, "billing answered"), jl("f0", 1000, "end")},
+			want: []gapWant{
+				{from: 0, to: 200, callees: []string{"c1"}, in: 50, un: 150, before: 100, after: 50, outside: -1},
+				{from: 200, to: 900, callees: []string{"c1", "c2"}, named: true, in: 200, un: 500, before: 100, after: 400, outside: -1,
+					sentence: `waited 700 ms between "billing requested" and "billing answered": 200 ms in billing POST /charge (0 ms) and ` +
+						`billing POST /charge (200 ms), 500 ms unaccounted (100 ms before it started, 400 ms after it ended)`},
+				{from: 900, to: 1000, un: 100, outside: -1},
+			},
+		},
+		{
 			name: "the later line's own timer: shorter, longer, none",
 			logs: []model.LogEntry{
 				jl("f0", 0, "a"), jl("f0", 400, "b", "duration_ms", "250"),
