@@ -7,7 +7,11 @@
 // It has no I/O, no clock and no Grafana dependency: Analyze takes values
 // and returns values, so every rule is testable with plain table tests.
 // Analyze is organised like Jaeger's trace adjusters: a sequence of small
-// passes over one shared state, one file per pass (tree.go, join.go,
-// gaps.go, attribution.go, retries.go, figures.go, critical_path.go,
-// anomalies.go, findings.go), each of which may add warnings to spans.
+// passes over one shared state (analyze.go), one file per pass: tree.go
+// (index and link the spans), join.go (extract.go and fields.go read the
+// entries), gaps.go and attribution.go, retries.go, figures.go,
+// critical_path.go, anomalies.go and findings.go; sentences.go writes the
+// warnings. The passes that scale with the number of entries run on every
+// core, each worker writing only its own slots, so the result is the same
+// on any machine.
 package correlate
