@@ -37,11 +37,11 @@ func (s *state) spanAnomalies(i int32) {
 	var maxBefore, maxAfter int64
 	for _, li := range s.spanLogs(i) {
 		t := s.logT[li]
-		if d := s.start[i] - t; d > tol {
+		if d := int64(dur(t, s.start[i])); d > tol { // saturates: t may be centuries off
 			before++
 			maxBefore = max(maxBefore, d)
 		}
-		if d := t - s.end[i]; d > tol {
+		if d := int64(dur(s.end[i], t)); d > tol {
 			after++
 			maxAfter = max(maxAfter, d)
 		}
