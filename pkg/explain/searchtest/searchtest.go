@@ -537,9 +537,10 @@ func (s *Servers) serveLoki(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var got []model.LogEntry
-	for i := range s.entries {
+	from, _ := slices.BinarySearchFunc(s.entries, lq.Start, func(e model.LogEntry, t time.Time) int { return e.Time.Compare(t) })
+	for i := from; i < len(s.entries) && s.entries[i].Time.Before(lq.End); i++ {
 		e := &s.entries[i]
-		if e.Time.Before(lq.Start) || !e.Time.Before(lq.End) || !match(e) {
+		if !match(e) {
 			continue
 		}
 		got = append(got, *e)
@@ -551,52 +552,108 @@ func (s *Servers) serveLoki(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeStreams writes entries as Loki's query_range answer: one result per
-// label set, values [ts, line] or, categorized, [ts, line, {structuredMetadata}].
+// label set, values [ts, line] or, categorized, [ts, line,
+// {"structuredMetadata": {…}}]. It writes the JSON by hand: the fake must
+// not be what a benchmark of the client measures.
 func writeStreams(w http.ResponseWriter, entries []model.LogEntry, categorized bool) {
 	type stream struct {
-		Stream map[string]string `json:"stream"`
-		Values [][]any           `json:"values"`
+		labels model.Labels
+		values []int
 	}
 	var streams []*stream
 	index := map[string]*stream{}
-	for _, e := range entries {
-		labels := map[string]string{}
-		for _, l := range e.Stream {
-			labels[l.Name] = l.Value
+	var key []byte
+	for i := range entries {
+		e := &entries[i]
+		labels := e.Stream
+		if !categorized && len(e.Metadata) > 0 {
+			labels = append(slices.Clone(e.Stream), e.Metadata...)
 		}
-		if !categorized {
-			for _, l := range e.Metadata {
-				labels[l.Name] = l.Value
-			}
+		key = key[:0]
+		for _, l := range labels {
+			key = append(append(append(append(key, l.Name...), 0), l.Value...), 0)
 		}
-		kb, _ := json.Marshal(labels)
-		st := index[string(kb)]
+		st := index[string(key)]
 		if st == nil {
-			st = &stream{Stream: labels}
-			index[string(kb)] = st
+			st = &stream{labels: labels}
+			index[string(key)] = st
 			streams = append(streams, st)
 		}
-		v := []any{strconv.FormatInt(e.Time.UnixNano(), 10), e.Line}
-		if categorized {
-			md := map[string]string{}
-			for _, l := range e.Metadata {
-				md[l.Name] = l.Value
-			}
-			v = append(v, map[string]any{"structuredMetadata": md})
-		}
-		st.Values = append(st.Values, v)
+		st.values = append(st.values, i)
 	}
-	result := make([]*stream, 0, len(streams))
-	result = append(result, streams...)
-	data := map[string]any{
-		"resultType": "streams", "result": result,
-		"stats": map[string]any{"summary": map[string]any{"totalEntriesReturned": len(entries)}},
-	}
+	b := make([]byte, 0, 256*len(entries)+256)
+	b = append(b, `{"status":"success","data":{"resultType":"streams",`...)
 	if categorized {
-		data["encodingFlags"] = []string{"categorize-labels"}
+		b = append(b, `"encodingFlags":["categorize-labels"],`...)
 	}
+	b = append(b, `"result":[`...)
+	for k, st := range streams {
+		if k > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"stream":`...)
+		b = appendObject(b, st.labels)
+		b = append(b, `,"values":[`...)
+		for j, i := range st.values {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			e := &entries[i]
+			b = append(b, `["`...)
+			b = strconv.AppendInt(b, e.Time.UnixNano(), 10)
+			b = append(b, `",`...)
+			b = appendString(b, e.Line)
+			if categorized {
+				b = append(b, `,{"structuredMetadata":`...)
+				b = appendObject(b, e.Metadata)
+				b = append(b, '}')
+			}
+			b = append(b, ']')
+		}
+		b = append(b, "]}"...)
+	}
+	b = append(b, `],"stats":{"summary":{"totalEntriesReturned":`...)
+	b = strconv.AppendInt(b, int64(len(entries)), 10)
+	b = append(b, "}}}}\n"...)
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": data})
+	_, _ = w.Write(b)
+}
+
+// appendObject appends labels as a JSON object (a later duplicate name
+// wins, as in Loki's merged form).
+func appendObject(b []byte, ls model.Labels) []byte {
+	b = append(b, '{')
+	n := 0
+	for i, l := range ls {
+		if slices.ContainsFunc(ls[i+1:], func(o model.Label) bool { return o.Name == l.Name }) {
+			continue
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		n++
+		b = appendString(b, l.Name)
+		b = append(b, ':')
+		b = appendString(b, l.Value)
+	}
+	return append(b, '}')
+}
+
+// appendString appends s as a JSON string.
+func appendString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 var (
@@ -638,6 +695,11 @@ func compileLogQL(q string) (func(*model.LogEntry) bool, error) {
 			op := m[1]
 			switch op {
 			case "|~", "!~":
+				if ids, ok := hexAlternation(arg); ok {
+					neg := op == "!~"
+					preds = append(preds, func(e *model.LogEntry) bool { return ids.in(e.Line) != neg })
+					break
+				}
 				re, err := regexp.Compile(arg)
 				if err != nil {
 					return nil, fmt.Errorf("parse error: invalid regex %q: %v", arg, err)
@@ -687,6 +749,64 @@ func compileLogQL(q string) (func(*model.LogEntry) bool, error) {
 	}, nil
 }
 
+// hexSet is a set of hex strings looked up inside a line's hex runs.
+type hexSet struct {
+	ids  map[string]bool
+	lens []int
+}
+
+// hexAlternation recognises the line filter the plugin sends for trace
+// ids, (?i)id or (?i)(?:id1|id2|…) with plain hex ids, and matches it the
+// way Loki does (Loki turns such literals into case-insensitive substring
+// filters instead of running a regex): a line matches when it contains one
+// of the ids in any case. An id is made of hex digits only, so it can
+// only occur inside one maximal run of hex digits of the line.
+func hexAlternation(re string) (*hexSet, bool) {
+	body, ok := strings.CutPrefix(re, "(?i)")
+	if !ok {
+		return nil, false
+	}
+	if inner, ok := strings.CutPrefix(body, "(?:"); ok && strings.HasSuffix(inner, ")") {
+		body = strings.TrimSuffix(inner, ")")
+	}
+	set := &hexSet{ids: map[string]bool{}}
+	for _, id := range strings.Split(body, "|") {
+		if id == "" || strings.Trim(strings.ToLower(id), "0123456789abcdef") != "" {
+			return nil, false
+		}
+		id = strings.ToLower(id)
+		set.ids[id] = true
+		if !slices.Contains(set.lens, len(id)) {
+			set.lens = append(set.lens, len(id))
+		}
+	}
+	return set, true
+}
+
+func (h *hexSet) in(line string) bool {
+	isHex := func(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+	for i := 0; i < len(line); {
+		if !isHex(line[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(line) && isHex(line[j]) {
+			j++
+		}
+		run := strings.ToLower(line[i:j])
+		for _, n := range h.lens {
+			for k := 0; k+n <= len(run); k++ {
+				if h.ids[run[k:k+n]] {
+					return true
+				}
+			}
+		}
+		i = j
+	}
+	return false
+}
+
 // labelMatcher compiles name op "value"; withMetadata also reads the
 // entry's structured metadata (label filters), not only stream labels.
 func labelMatcher(m string, withMetadata bool) (func(*model.LogEntry) bool, error) {
@@ -702,6 +822,14 @@ func labelMatcher(m string, withMetadata bool) (func(*model.LogEntry) bool, erro
 	var test func(string) bool
 	switch op {
 	case "=~", "!~":
+		// The plugin's id filter, (?i)0*(?:id1|id2|…): Loki matches such
+		// literals without running a regex; so does the fake.
+		if rest, ok := strings.CutPrefix(val, "(?i)0*"); ok {
+			if ids, ok := hexAlternation("(?i)" + rest); ok {
+				test = func(s string) bool { return ids.ids[strings.TrimLeft(strings.ToLower(s), "0")] }
+				break
+			}
+		}
 		re, err := regexp.Compile("^(?:" + val + ")$")
 		if err != nil {
 			return nil, fmt.Errorf("parse error: invalid regex %q: %v", val, err)
