@@ -153,6 +153,14 @@ func (e *Explainer) fetchBatch(ctx context.Context, b logBatch, lo LogOptions) b
 				return r.Entries, nil
 			}
 			results[i], errs[i] = loki.Page(ctx, fetch, b.start, b.end, loki.DefaultPageSize, maxLines)
+			if limit, ok := loki.ServerEntryLimit(errs[i]); ok && limit < loki.DefaultPageSize {
+				// This Loki allows fewer entries per query: page with its limit.
+				results[i], errs[i] = loki.Page(ctx, fetch, b.start, b.end, limit, maxLines)
+				if errs[i] == nil {
+					results[i].Pages++ // the refused request
+					results[i].Notices = append(results[i].Notices, fmt.Sprintf("Loki allows at most %d entries per query (max_entries_limit_per_query), so pages of %d were used", limit, limit))
+				}
+			}
 		})
 	}
 	wg.Wait()

@@ -361,3 +361,37 @@ func TestForEachRunsEverythingOnce(t *testing.T) {
 		t.Errorf("ran %d after a cancel", ran)
 	}
 }
+
+func TestSearchPagesWithLokisEntryLimit(t *testing.T) {
+	traces := append([]searchtest.Trace{seedTrace(t)}, demoTraces(3, seedStart.Add(time.Second), time.Second, 23)...)
+	srv := searchtest.Start(t, traces...)
+	srv.MaxEntries = 10 // a Loki configured far below the default 5000
+	lo := logOptions()
+	lo.Mode = loki.ModeMetadata
+	from, to := wholeDay()
+	res, err := explainer(t, srv).Search(context.Background(), "{}", from, to, 20, lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, tr := range traces {
+		total += ownEntries(tr, 5*time.Second)
+	}
+	got := 0
+	for _, f := range res.Fetched {
+		if f.LogsErr != nil || f.Logs.Capped {
+			t.Fatalf("%s: error %v, capped %v", f.TraceID, f.LogsErr, f.Logs.Capped)
+		}
+		got += len(f.Logs.Entries)
+		if !slices.ContainsFunc(f.Logs.Notices, func(n string) bool { return strings.Contains(n, "pages of 10 were used") }) {
+			t.Errorf("%s: notices %q", f.TraceID, f.Logs.Notices)
+		}
+	}
+	// One refused request, then pages of 10 over every line of the batch.
+	if got != total || srv.LokiRequests() < 1+total/10 {
+		t.Errorf("%d of %d entries in %d Loki requests", got, total, srv.LokiRequests())
+	}
+	if a := analyze(res.Fetched[indexOf(res.Fetched, seedID)]); service(a, "widget-service").Wait != 1400*time.Millisecond {
+		t.Errorf("seed across pages: widget-service wait %v", service(a, "widget-service").Wait)
+	}
+}

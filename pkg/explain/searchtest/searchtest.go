@@ -127,6 +127,9 @@ type Servers struct {
 	// LokiHook, when set, is called first for every query_range request;
 	// returning true means it answered.
 	LokiHook func(w http.ResponseWriter, r *http.Request) bool
+	// MaxEntries is Loki's max_entries_limit_per_query (0: Loki's default,
+	// 5000): a larger limit is refused with Loki's 400.
+	MaxEntries int
 
 	traces  map[string]*Trace
 	order   []string
@@ -499,8 +502,15 @@ func anyValue(v any) *commonpb.AnyValue {
 
 // ---- Loki ----
 
-// maxEntries is Loki's default max_entries_limit_per_query.
-const maxEntries = 5000
+// defaultMaxEntries is Loki's default max_entries_limit_per_query.
+const defaultMaxEntries = 5000
+
+func (s *Servers) maxEntries() int {
+	if s.MaxEntries > 0 {
+		return s.MaxEntries
+	}
+	return defaultMaxEntries
+}
 
 func (s *Servers) serveLoki(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/loki/api/v1/query_range" {
@@ -527,8 +537,8 @@ func (s *Servers) serveLoki(w http.ResponseWriter, r *http.Request) {
 	case q.Get("direction") != "forward":
 		plain(w, http.StatusBadRequest, "the fake Loki answers direction=forward only")
 		return
-	case limit > maxEntries:
-		plain(w, http.StatusBadRequest, fmt.Sprintf("max entries limit per query exceeded, limit > max_entries_limit_per_query (%d > %d)", limit, maxEntries))
+	case limit > s.maxEntries():
+		plain(w, http.StatusBadRequest, fmt.Sprintf("max entries limit per query exceeded, limit > max_entries_limit_per_query (%d > %d)", limit, s.maxEntries()))
 		return
 	}
 	match, err := compileLogQL(lq.Query)
