@@ -1,0 +1,368 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"runtime"
+	"runtime/metrics"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/tracegap/correlator/pkg/explain"
+	"github.com/tracegap/correlator/pkg/frames"
+	"github.com/tracegap/correlator/pkg/internal/bigtrace"
+	"github.com/tracegap/correlator/pkg/internal/fixtures"
+	"github.com/tracegap/correlator/pkg/loki"
+)
+
+// bigConfig is the end-to-end benchmark's trace: 10 000 spans with ten log
+// lines each (synth puts about 1% of them in another trace, which Loki's
+// filters leave out) and five chatty spans with 200 lines more each, far
+// over the trace view's per-span cap: about 100 000 lines of the trace,
+// twenty pages of 5 000 for each of auto mode's two queries.
+var bigConfig = bigtrace.Config{Spans: 10_000, LinesPerSpan: 10, ChattySpans: 5, ChattyLines: 200, Seed: 1}
+
+// bigEnv is a data source instance on fake Tempo and Loki servers that
+// hold a generated trace and its logs, preloaded: every Loki value is
+// encoded once, so serving a page is a copy.
+type bigEnv struct {
+	tempo    *bigtrace.Tempo
+	loki     *bigtrace.Loki
+	pCtx     backend.PluginContext
+	ds       *Datasource
+	query    backend.DataQuery
+	lines    int // entries the trace's queries select
+	spans    int
+	received func() int64 // body bytes both fakes have sent so far
+}
+
+var (
+	bigOnce sync.Once
+	big     *bigEnv
+)
+
+// bigSetup builds the environment once per test binary; generating and
+// encoding 100 000 lines takes longer than a query.
+func bigSetup(b testing.TB) *bigEnv {
+	bigOnce.Do(func() { big = newBigEnv(b, bigConfig, false) })
+	if big == nil {
+		b.Fatal("the big trace environment failed to build")
+	}
+	return big
+}
+
+// newBigEnv starts the fakes for cfg and an instance on them. Shared
+// servers (closed is false) live as long as the test binary.
+func newBigEnv(tb testing.TB, cfg bigtrace.Config, closed bool) *bigEnv {
+	d := bigtrace.Generate(cfg)
+	env := &bigEnv{
+		tempo: bigtrace.NewTempo(bigtrace.TraceID, d.TempoV2),
+		loki:  bigtrace.NewLoki(d.Entries, realStats(tb)),
+		spans: len(d.Trace.Spans),
+	}
+	q, err := loki.LineQuery(`{service_name=~".+"}`, bigtrace.TraceID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if env.lines, err = env.loki.Selected(q); err != nil {
+		tb.Fatal(err)
+	}
+	tempoSrv, lokiSrv := httptest.NewServer(env.tempo), httptest.NewServer(env.loki)
+	if closed {
+		tb.Cleanup(tempoSrv.Close)
+		tb.Cleanup(lokiSrv.Close)
+	}
+	env.received = func() int64 { return env.tempo.BytesServed() + env.loki.BytesServed() }
+	raw, err := json.Marshal(settingsFor(tempoSrv.URL, lokiSrv.URL, "lokiMaxLines", 200_000))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n := instanceSeq.Add(1)
+	env.pCtx = backend.PluginContext{OrgID: 1, PluginID: PluginID, DataSourceInstanceSettings: &backend.DataSourceInstanceSettings{
+		ID: n, UID: fmt.Sprintf("tracegap-big-%d", n), Name: "Tracegap", Type: PluginID, JSONData: raw, Updated: time.Now(),
+	}}
+	inst, err := NewDatasource(context.Background(), *env.pCtx.DataSourceInstanceSettings)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	env.ds = inst.(*Datasource)
+	if env.ds.settingsErr != nil {
+		tb.Fatal(env.ds.settingsErr)
+	}
+	env.query = backend.DataQuery{
+		RefID: "A", QueryType: QueryTypeTrace,
+		JSON:      []byte(`{"refId":"A","queryType":"trace","traceId":"` + bigtrace.TraceID + `"}`),
+		TimeRange: backend.TimeRange{From: d.Trace.Spans[0].Start.Add(-time.Hour), To: d.Trace.Spans[0].Start.Add(time.Hour)},
+	}
+	return env
+}
+
+// realStats is the data.stats member of a real Loki v3.7.6 answer, so the
+// fake's pages carry what the decoder must skip.
+func realStats(tb testing.TB) []byte {
+	var body struct {
+		Data struct {
+			Stats json.RawMessage `json:"stats"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(fixtures.Load(tb, "loki/query_range_line_filter_categorized").Body, &body); err != nil || len(body.Data.Stats) == 0 {
+		tb.Fatalf("stats of the real capture: %v", err)
+	}
+	return body.Data.Stats
+}
+
+// queryData runs the trace query on the instance, as the SDK calls it.
+func (e *bigEnv) queryData(tb testing.TB) backend.DataResponse {
+	resp, err := e.ds.QueryData(context.Background(), &backend.QueryDataRequest{PluginContext: e.pCtx, Queries: []backend.DataQuery{e.query}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := resp.Responses["A"]
+	if r.Error != nil {
+		tb.Fatal(r.Error)
+	}
+	return r
+}
+
+// check fails unless the response holds the whole trace and every line:
+// the logs frame all of them, the trace frame at most the per-span cap on
+// each span with a warning naming how many more the logs frame has.
+func (e *bigEnv) check(tb testing.TB, r backend.DataResponse) {
+	tb.Helper()
+	if len(r.Frames) != 5 {
+		tb.Fatalf("%d frames, want 5", len(r.Frames))
+	}
+	tr, logs := r.Frames[0], r.Frames[1]
+	if tr.Rows() != e.spans || logs.Rows() != e.lines {
+		tb.Fatalf("trace frame %d rows, logs frame %d; want %d spans and %d lines", tr.Rows(), logs.Rows(), e.spans, e.lines)
+	}
+	// Lines per span from the logs frame; trace-level lines ("" span id)
+	// show on the root span.
+	perSpan := map[string]int{}
+	logSpanIDs, _ := logs.FieldByName("spanID")
+	for i := 0; i < logs.Rows(); i++ {
+		perSpan[logSpanIDs.At(i).(string)]++
+	}
+	ids, _ := tr.FieldByName("spanID")
+	parents, _ := tr.FieldByName("parentSpanID")
+	logsField, _ := tr.FieldByName("logs")
+	warnings, _ := tr.FieldByName("warnings")
+	capped, wantCapped := 0, 0
+	for i := 0; i < tr.Rows(); i++ {
+		want := perSpan[ids.At(i).(string)]
+		if parents.At(i).(string) == "" {
+			want += perSpan[""]
+		}
+		var ls []struct {
+			Name string `json:"name"`
+		}
+		if err := json.Unmarshal(logsField.At(i).(json.RawMessage), &ls); err != nil {
+			tb.Fatal(err)
+		}
+		shown := 0
+		for _, l := range ls {
+			if l.Name != "cache miss" { // the span event
+				shown++
+			}
+		}
+		if shown != min(want, frames.DefaultMaxLinesPerSpan) {
+			tb.Fatalf("span %d shows %d of its %d lines; want all up to the cap of %d", i, shown, want, frames.DefaultMaxLinesPerSpan)
+		}
+		if more := want - shown; more > 0 {
+			wantCapped++
+			w := string(warnings.At(i).(json.RawMessage))
+			if !strings.Contains(w, fmt.Sprintf("%d more log lines of this span are in the logs frame", more)) {
+				tb.Errorf("span %d shows %d of %d lines, but its warnings %s do not say so", i, shown, want, w)
+			}
+			capped++
+		}
+	}
+	if capped < bigConfig.ChattySpans || capped != wantCapped {
+		tb.Errorf("%d spans are capped with a warning, want %d (at least the %d chatty ones)", capped, wantCapped, bigConfig.ChattySpans)
+	}
+	if !slices.ContainsFunc(tr.Meta.Notices, func(n data.Notice) bool { return strings.Contains(n.Text, "show only 100 of their log lines") }) {
+		tb.Errorf("trace frame notices %+v lack the cap", tr.Meta.Notices)
+	}
+}
+
+// heapSampler records the peak of the Go heap (bytes in live and not yet
+// swept objects: what runtime.MemStats.HeapAlloc reports) while it runs,
+// reading runtime/metrics, which does not stop the world.
+type heapSampler struct {
+	stop chan struct{}
+	done chan int64
+}
+
+var heapMetric = "/memory/classes/heap/objects:bytes"
+
+func heapNow() int64 {
+	s := []metrics.Sample{{Name: heapMetric}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64())
+}
+
+func startHeapSampler() *heapSampler {
+	h := &heapSampler{stop: make(chan struct{}), done: make(chan int64, 1)}
+	go func() {
+		s := []metrics.Sample{{Name: heapMetric}}
+		var peak uint64
+		t := time.NewTicker(200 * time.Microsecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			peak = max(peak, s[0].Value.Uint64())
+			select {
+			case <-h.stop:
+				metrics.Read(s)
+				h.done <- int64(max(peak, s[0].Value.Uint64()))
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return h
+}
+
+func (h *heapSampler) peak() int64 {
+	close(h.stop)
+	return <-h.done
+}
+
+// BenchmarkBigTraceQuery is the end-to-end figure: one trace query for a
+// 10 000-span trace with about 100 000 log lines (twenty Loki pages of 5 000
+// per query, auto mode's two queries concurrently), through the data source
+// instance's QueryData, against in-process fake Tempo and Loki.
+//
+// It calls QueryData on the instance rather than over datasourcetest's
+// gRPC, for two reasons: the peak heap must be the plugin's own, and over
+// in-process gRPC the test client's decoding of the response would share
+// the heap; and datasourcetest's client refuses messages over 16 MiB, while
+// this answer is some 85 MiB of Arrow (Grafana's own client has no such cap;
+// BenchmarkBigTraceStages/arrow measures the encoding the SDK adds). Before
+// each query the heap is collected (outside the timer), as a plugin at rest
+// would be; heap-x is the peak heap growth during the query over the bytes
+// both fakes sent.
+//
+// Target: ≤ 1 s per query and heap-x ≤ 4.
+func BenchmarkBigTraceQuery(b *testing.B) {
+	env := bigSetup(b)
+	env.check(b, env.queryData(b)) // warm up connections; check the answer
+
+	b.Run("instance", func(b *testing.B) {
+		var peakSum, recvSum int64
+		b.ReportAllocs()
+		for b.Loop() {
+			b.StopTimer()
+			runtime.GC()
+			base, recv0 := heapNow(), env.received()
+			h := startHeapSampler()
+			b.StartTimer()
+			env.queryData(b)
+			b.StopTimer()
+			peakSum += h.peak() - base
+			recvSum += env.received() - recv0
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(peakSum)/float64(recvSum), "heap-x")
+		b.ReportMetric(float64(peakSum)/float64(b.N)/(1<<20), "peak-MB")
+		b.ReportMetric(float64(recvSum)/float64(b.N)/(1<<20), "recv-MB")
+		b.ReportMetric(float64(env.lines), "lines")
+	})
+}
+
+// BenchmarkBigTraceStages splits the end-to-end figure into its stages, run
+// on the same data one at a time: Tempo fetch+decode, Loki fetch+decode (both
+// queries, all pages, merged), the analysis, the five frames, and the Arrow
+// encoding the SDK does before sending them.
+func BenchmarkBigTraceStages(b *testing.B) {
+	env := bigSetup(b)
+	q, err := parseQuery(env.query)
+	if err != nil {
+		b.Fatal(err)
+	}
+	lo, opts, err := q.analysisOptions(env.ds.settings)
+	if err != nil {
+		b.Fatal(err)
+	}
+	start, end := tempoRange(q.TimeRange)
+	ex := &explain.Explainer{Tempo: env.ds.tempo, Loki: env.ds.loki}
+	ctx := context.Background()
+	f, err := ex.Fetch(ctx, bigtrace.TraceID, start, end, lo)
+	if err != nil || f.LogsErr != nil {
+		b.Fatal(err, f.LogsErr)
+	}
+	lq := loki.LogQuery{
+		TraceID: f.TraceID, Selector: lo.Selector, Mode: lo.Mode, TraceIDFields: lo.TraceIDFields,
+		Start: f.LogStart, End: f.LogEnd, MaxLines: lo.MaxLines,
+	}
+	res := explain.Analyze(f, opts)
+	fo := frames.Options{RefID: "A", ExecutedQueryString: executedQuery(res, lo), MaxLinesPerSpan: env.ds.settings.MaxLinesPerSpan, Notices: notices(res.Notices)}
+
+	b.Run("tempo", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := env.ds.tempo.Trace(ctx, bigtrace.TraceID, start, end); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("loki", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			r, err := env.ds.loki.TraceLogs(ctx, lq)
+			if err != nil || len(r.Entries) != env.lines {
+				b.Fatalf("%v, %d entries", err, len(r.Entries))
+			}
+		}
+	})
+	b.Run("analyze", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			explain.Analyze(f, opts)
+		}
+	})
+	b.Run("frames", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			traceFrames(res, fo)
+		}
+	})
+	b.Run("arrow", func(b *testing.B) {
+		fs := traceFrames(res, fo)
+		var size int
+		b.ReportAllocs()
+		for b.Loop() {
+			enc, err := fs.MarshalArrow()
+			if err != nil {
+				b.Fatal(err)
+			}
+			size = 0
+			for _, e := range enc {
+				size += len(e)
+			}
+		}
+		b.ReportMetric(float64(size)/(1<<20), "arrow-MB")
+	})
+}
+
+// TestBigTraceQueryShape runs the benchmark's query once at a tenth of the
+// scale, so the checks the benchmark relies on (every line in the logs
+// frame, the per-span cap with its warnings) run with the tests.
+func TestBigTraceQueryShape(t *testing.T) {
+	cfg := bigConfig
+	cfg.Spans = 1_000
+	env := newBigEnv(t, cfg, true)
+	r := env.queryData(t)
+	env.check(t, r)
+	if n := env.loki.Requests(); n < 2*int64(env.lines/loki.DefaultPageSize+1) {
+		t.Errorf("%d Loki requests for %d lines, want pages of at most %d for both queries", n, env.lines, loki.DefaultPageSize)
+	}
+}
