@@ -16,7 +16,7 @@ import (
 // memory of a whole Grafana server.
 const (
 	DefaultCacheEntries = 256
-	DefaultCacheBytes   = 256 << 20
+	DefaultCacheBytes   = 64 << 20
 	// DefaultSettle is how long after its last span ended a trace is
 	// taken to be complete: Tempo has flushed it and late log lines have
 	// reached Loki. Younger traces are fetched every time.

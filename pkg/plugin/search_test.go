@@ -13,6 +13,7 @@ import (
 
 	"github.com/tracegap/correlator/pkg/correlate"
 	"github.com/tracegap/correlator/pkg/explain/searchtest"
+	"github.com/tracegap/correlator/pkg/internal/fixtures"
 )
 
 func TestSearchQueryTable(t *testing.T) {
@@ -252,5 +253,16 @@ func TestSearchQueryStopsWhenCancelled(t *testing.T) {
 	}
 	if srv.LokiRequests() != 0 {
 		t.Errorf("%d Loki requests after the cancel", srv.LokiRequests())
+	}
+}
+
+func TestSearchQueryWhenTempoIsDown(t *testing.T) {
+	srv := searchtest.Start(t, flowTraces(1, seedBase, time.Second, 13)...)
+	pCtx := pluginContext(t, settingsFor(fixtures.ClosedURL(t), srv.Loki.URL), nil)
+	for _, qt := range []string{QueryTypeSearch, QueryTypeWaitMetrics, QueryTypeAnnotations} {
+		r := runQuery(t, pCtx, qt, `{"query":"{}"}`, searchRange)
+		if r.Error == nil || r.ErrorSource != backend.ErrorSourceDownstream || !strings.Contains(r.Error.Error(), "cannot reach Tempo") {
+			t.Errorf("%s: %v (source %q), want a downstream error naming Tempo", qt, r.Error, r.ErrorSource)
+		}
 	}
 }
