@@ -39,6 +39,9 @@ type Loki struct {
 	MaxEntries int
 	// Latency delays every answer, like a real Loki's query time.
 	Latency time.Duration
+	// CachePages keeps every answer to serve the same request again without
+	// building it: after a warm-up query, serving is a write of ready bytes.
+	CachePages bool
 
 	times   []int64 // entry i's time, unix ns; ascending
 	stream  []int32 // entry i's stream, an index into streams
@@ -52,6 +55,7 @@ type Loki struct {
 
 	mu       sync.Mutex
 	selected map[string][]int32 // query → indices of the entries it selects
+	pages    map[string][]byte  // request → answer, with CachePages
 
 	requests atomic.Int64
 	served   atomic.Int64
@@ -71,6 +75,7 @@ func NewLoki(entries []model.LogEntry, stats []byte) *Loki {
 		lines:    make([]string, len(es)),
 		stats:    stats,
 		selected: map[string][]int32{},
+		pages:    map[string][]byte{},
 	}
 	if l.stats == nil {
 		l.stats = []byte("{}")
@@ -159,17 +164,28 @@ func (l *Loki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		bad("max entries limit per query exceeded, limit > max_entries_limit_per_query (%d > %d)", limit, maxEntries)
 		return
 	}
-	sel, err := l.selectFor(q.Get("query"))
-	if err != nil {
-		bad("parse error: %v", err)
-		return
+	key := fmt.Sprint(q.Get("query"), "\x00", start, "\x00", end, "\x00", limit)
+	l.mu.Lock()
+	body, ok := l.pages[key]
+	l.mu.Unlock()
+	if !ok {
+		sel, err := l.selectFor(q.Get("query"))
+		if err != nil {
+			bad("parse error: %v", err)
+			return
+		}
+		lo := sort.Search(len(sel), func(k int) bool { return l.times[sel[k]] >= start })
+		hi := lo
+		for hi < len(sel) && hi-lo < limit && l.times[sel[hi]] < end {
+			hi++
+		}
+		body = l.page(sel[lo:hi])
+		if l.CachePages {
+			l.mu.Lock()
+			l.pages[key] = body
+			l.mu.Unlock()
+		}
 	}
-	lo := sort.Search(len(sel), func(k int) bool { return l.times[sel[k]] >= start })
-	hi := lo
-	for hi < len(sel) && hi-lo < limit && l.times[sel[hi]] < end {
-		hi++
-	}
-	body := l.page(sel[lo:hi])
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	n, _ := w.Write(body)
 	l.served.Add(int64(n))
