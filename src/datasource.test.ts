@@ -3,7 +3,7 @@ import { BackendSrv, BackendSrvRequest, setBackendSrv, setTemplateSrv, TemplateS
 import { lastValueFrom, of } from 'rxjs';
 
 import { newDataSource } from './test-utils';
-import { TracegapQuery } from './types';
+import { Measure, TracegapQuery } from './types';
 
 // Grafana's template service, reduced to what the data source uses: $name and
 // ${name} replaced from scoped variables first, then dashboard variables.
@@ -81,7 +81,10 @@ describe('applyTemplateVariables', () => {
     const requests = fakeBackendSrv({ results: { A: { frames: [] } } });
     const ds = newDataSource();
     const request = {
-      targets: [{ refId: 'A', queryType: 'search', query: '{resource.service.name="$svc"}', limit: 5 }],
+      targets: [
+        { refId: 'A', queryType: 'search', query: '{resource.service.name="$svc"}', limit: 5 },
+        { refId: 'B', queryType: 'waitMetrics', query: '{}', measures: ['unaccounted_ms'] },
+      ],
       range: { from: dateTime(1795624297000), to: dateTime(1795624897000), raw: { from: 'now-5m', to: 'now' } },
       scopedVars: {},
       intervalMs: 1000,
@@ -103,6 +106,7 @@ describe('applyTemplateVariables', () => {
           limit: 5,
           datasource: { type: 'tracegap-correlator-datasource', uid: 'tracegap-uid' },
         },
+        { refId: 'B', queryType: 'waitMetrics', query: '{}', measures: ['unaccounted_ms'] },
       ],
     });
   });
@@ -201,6 +205,17 @@ describe('getQueryDisplayText', () => {
     [
       { refId: 'A', queryType: 'waitMetrics', query: '{}', groupBy: 'service_operation' },
       'Wait metrics {} by service and operation',
+    ],
+    [{ refId: 'A', queryType: 'waitMetrics', measures: ['wait_ms'] }, 'Wait metrics {} by service (wait_ms)'],
+    [
+      { refId: 'A', queryType: 'waitMetrics', measures: ['retries', 'unaccounted_ms'] },
+      'Wait metrics {} by service (unaccounted_ms, retries)',
+    ],
+    [{ refId: 'A', queryType: 'waitMetrics', measures: [] }, 'Wait metrics {} by service'],
+    // The backend also takes a comma-separated string, as typed into an alert rule's JSON.
+    [
+      { refId: 'A', queryType: 'waitMetrics', measures: 'retries, wait_ms' as unknown as Measure[] },
+      'Wait metrics {} by service (wait_ms, retries)',
     ],
     [{ refId: 'A', queryType: 'annotations', query: '{status=error}' }, 'Annotations {status=error}'],
   ])('%j -> %s', (query, expected) => {

@@ -14,6 +14,7 @@ import {
   DEFAULT_LIMIT,
   DEFAULT_QUERY,
   DEFAULT_QUERY_TYPE,
+  pickedMeasures,
   TracegapOptions,
   TracegapQuery,
 } from './types';
@@ -99,8 +100,11 @@ export class DataSource extends DataSourceWithBackend<TracegapQuery, TracegapOpt
         return `Trace ${query.traceId || '(no trace ID)'}`;
       case 'search':
         return `Search ${query.query || '{}'} (limit ${query.limit ?? DEFAULT_LIMIT})`;
-      case 'waitMetrics':
-        return `Wait metrics ${query.query || '{}'} by ${(query.groupBy ?? DEFAULT_GROUP_BY).replace('_', ' and ')}`;
+      case 'waitMetrics': {
+        const measures = pickedMeasures(query);
+        const by = (query.groupBy ?? DEFAULT_GROUP_BY).replace('_', ' and ');
+        return `Wait metrics ${query.query || '{}'} by ${by}${measures.length > 0 ? ` (${measures.join(', ')})` : ''}`;
+      }
       case 'annotations':
         return `Annotations ${query.query || '{}'}`;
       default:

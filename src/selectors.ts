@@ -59,6 +59,7 @@ export const QueryEditorSelectors = {
   query: { label: 'TraceQL', id: 'tracegap-query-traceql' },
   limit: { label: 'Limit', id: 'tracegap-query-limit' },
   groupBy: { label: 'Group by' },
+  measures: { label: 'Measures', id: 'tracegap-query-measures' },
   minGapMs: { label: 'Min gap (ms)', id: 'tracegap-query-min-gap-ms' },
   logSelector: { label: 'Log selector', id: 'tracegap-query-log-selector' },
   emptyState: { testId: 'tracegap-query-empty-state' },

@@ -18,6 +18,15 @@ export const GROUP_BYS = ['service', 'service_operation'] as const;
 /** How a wait-metrics query splits its series. */
 export type GroupBy = (typeof GROUP_BYS)[number];
 
+/**
+ * Numbers a wait-metrics query can return, in the order the backend emits them
+ * (pkg/frames Measures); each becomes the series' `measure` label.
+ */
+export const MEASURES = ['wait_ms', 'unaccounted_ms', 'retries'] as const;
+
+/** One number a wait-metrics query returns per service (and operation). */
+export type Measure = (typeof MEASURES)[number];
+
 /** One Tracegap query, as stored in dashboards and sent to the backend. */
 export interface TracegapQuery extends DataQuery {
   queryType: QueryType;
@@ -33,6 +42,8 @@ export interface TracegapQuery extends DataQuery {
   limit?: number;
   /** Series split for waitMetrics queries. */
   groupBy?: GroupBy;
+  /** Numbers a waitMetrics query returns; absent or empty means all of MEASURES. */
+  measures?: Measure[];
 }
 
 /** Query type a new query starts with. */
@@ -53,6 +64,18 @@ export const DEFAULT_LIMIT = 20;
 
 /** Series split when a waitMetrics query sets none. */
 export const DEFAULT_GROUP_BY: GroupBy = 'service';
+
+/**
+ * The measures a query picks, in MEASURES order without repeats; empty when it
+ * picks none (the backend then returns all). Also reads the comma-separated
+ * string the backend accepts, because alert rules' JSON is edited by hand.
+ */
+export function pickedMeasures(query: Pick<TracegapQuery, 'measures'>): Measure[] {
+  const raw: unknown = query.measures;
+  const names = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : [];
+  const picked = new Set(names.map((n) => String(n).trim()));
+  return MEASURES.filter((m) => picked.has(m));
+}
 
 /** How the backend authenticates to Tempo or Loki. */
 export type AuthMethod = 'none' | 'basic' | 'bearer';

@@ -1,10 +1,10 @@
 import React, { useState } from 'react';
-import { render, screen, within } from '@testing-library/react';
+import { act, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 
 import { QueryEditorSelectors as S } from '../selectors';
 import { newDataSource } from '../test-utils';
-import { TracegapOptions, TracegapQuery } from '../types';
+import { Measure, TracegapOptions, TracegapQuery } from '../types';
 import { QueryEditor } from './QueryEditor';
 
 // Renders the editor the way Grafana does: each onChange comes back as the new
@@ -137,6 +137,90 @@ describe('QueryEditor', () => {
       groupBy: 'service_operation',
     });
     expect(onRunQuery).toHaveBeenCalledTimes(1);
+  });
+
+  it.each(['trace', 'search', 'annotations'] as const)('offers no measures for %s', (queryType) => {
+    setup({ refId: 'A', queryType });
+    expect(screen.queryByLabelText(S.measures.label)).not.toBeInTheDocument();
+    expect(screen.queryByText(/^All: /)).not.toBeInTheDocument();
+  });
+
+  it('offers measures for wait metrics, all three by default', () => {
+    setup({ refId: 'A', queryType: 'waitMetrics', query: '{}' });
+    const input = screen.getByLabelText(S.measures.label);
+    // The visible label is bound to the select's input, not only an aria-label.
+    expect(document.querySelector(`label[for="${S.measures.id}-A"]`)).toHaveTextContent(S.measures.label);
+    expect(input).toHaveAttribute('id', `${S.measures.id}-A`);
+    expect(screen.getByText('All: wait_ms, unaccounted_ms, retries')).toBeInTheDocument();
+  });
+
+  it('selecting a measure propagates it and runs the query', async () => {
+    const { onChange, onRunQuery, user } = setup({ refId: 'A', queryType: 'waitMetrics', query: '{}' });
+    await user.click(screen.getByLabelText(S.measures.label));
+    expect(screen.getByText('The part of the wait no child span explains, in milliseconds')).toBeInTheDocument();
+    await user.click(screen.getByText('retries'));
+    expect(onChange).toHaveBeenLastCalledWith({
+      refId: 'A',
+      queryType: 'waitMetrics',
+      query: '{}',
+      measures: ['retries'],
+    });
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+    expect(screen.queryByText(/^All: /)).not.toBeInTheDocument();
+  });
+
+  it('keeps picked measures in the order the backend emits them', async () => {
+    const { onChange, user } = setup({ refId: 'A', queryType: 'waitMetrics', measures: ['retries'] });
+    await user.click(screen.getByLabelText(S.measures.label));
+    await user.click(screen.getByText('wait_ms'));
+    expect(onChange).toHaveBeenLastCalledWith({
+      refId: 'A',
+      queryType: 'waitMetrics',
+      measures: ['wait_ms', 'retries'],
+    });
+  });
+
+  it('picks and drops measures with the keyboard; dropping the last one restores the default', async () => {
+    const { onChange, onRunQuery, lastChange, user } = setup({
+      refId: 'A',
+      queryType: 'waitMetrics',
+      groupBy: 'service',
+    });
+    await user.click(screen.getByRole('radio', { name: 'Service' }));
+    onChange.mockClear();
+    onRunQuery.mockClear();
+    await user.tab();
+    expect(screen.getByLabelText(S.measures.label)).toHaveFocus();
+    await user.keyboard('{ArrowDown}{ArrowDown}{Enter}'); // open the menu, move to unaccounted_ms, pick it
+    expect(lastChange()).toEqual({
+      refId: 'A',
+      queryType: 'waitMetrics',
+      groupBy: 'service',
+      measures: ['unaccounted_ms'],
+    });
+    // react-select blurs after a pick on touch-capable devices, and jsdom counts
+    // as one; on a desktop browser focus stays, so put it back as it would be.
+    act(() => screen.getByLabelText(S.measures.label).focus());
+    await user.keyboard('{Backspace}');
+    expect(onChange).toHaveBeenCalledTimes(2);
+    expect(lastChange()).toEqual({ refId: 'A', queryType: 'waitMetrics', groupBy: 'service', measures: undefined });
+    expect(onRunQuery).toHaveBeenCalledTimes(2);
+    expect(screen.getByText('All: wait_ms, unaccounted_ms, retries')).toBeInTheDocument();
+  });
+
+  it('removes one picked measure with its remove button', async () => {
+    const { onChange, user } = setup({ refId: 'A', queryType: 'waitMetrics', measures: ['wait_ms', 'retries'] });
+    const chips = screen.getAllByRole('button', { name: 'Remove' });
+    expect(chips).toHaveLength(2);
+    await user.click(chips[0]);
+    expect(onChange).toHaveBeenLastCalledWith({ refId: 'A', queryType: 'waitMetrics', measures: ['retries'] });
+  });
+
+  it('shows a comma-separated measures string from hand-written JSON as picked measures', () => {
+    setup({ refId: 'A', queryType: 'waitMetrics', measures: 'retries,wait_ms' as unknown as Measure[] });
+    expect(screen.getByText('wait_ms')).toBeInTheDocument();
+    expect(screen.getByText('retries')).toBeInTheDocument();
+    expect(screen.queryByText(/^All: /)).not.toBeInTheDocument();
   });
 
   it.each(['search', 'waitMetrics', 'annotations'] as const)('shows TraceQL for %s', (queryType) => {

@@ -1,6 +1,6 @@
 import React, { ChangeEvent, KeyboardEvent } from 'react';
 import { QueryEditorProps, SelectableValue } from '@grafana/data';
-import { InlineField, InlineFieldRow, Input, RadioButtonGroup, Stack, Text } from '@grafana/ui';
+import { InlineField, InlineFieldRow, Input, MultiSelect, RadioButtonGroup, Stack, Text } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
 import { QueryEditorSelectors as S } from '../selectors';
@@ -10,6 +10,9 @@ import {
   DEFAULT_QUERY_TYPE,
   DEFAULT_SETTINGS,
   GroupBy,
+  Measure,
+  MEASURES,
+  pickedMeasures,
   QUERY_TYPES,
   QueryType,
   SETTING_RANGES,
@@ -30,6 +33,18 @@ const queryTypeOptions: Record<QueryType, SelectableValue<QueryType>> = {
 const groupByOptions: Array<SelectableValue<GroupBy>> = [
   { label: 'Service', value: 'service' },
   { label: 'Service and operation', value: 'service_operation' },
+];
+
+// Labelled with the names the series carry in their measure label, so what is
+// picked here is what a legend or an alert instance shows.
+const measureOptions: Array<SelectableValue<Measure>> = [
+  { label: 'wait_ms', value: 'wait_ms', description: 'Wait time found in the logs, in milliseconds' },
+  {
+    label: 'unaccounted_ms',
+    value: 'unaccounted_ms',
+    description: 'The part of the wait no child span explains, in milliseconds',
+  },
+  { label: 'retries', value: 'retries', description: 'Retries the logs report' },
 ];
 
 const labelWidth = 16;
@@ -72,6 +87,14 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
   };
   const onGroupBy = (value: GroupBy) => {
     onChange({ ...query, groupBy: value });
+    onRunQuery();
+  };
+
+  // Stored in the backend's order and dropped when empty, so a saved query does
+  // not depend on click order and an emptied selection means the default (all).
+  const onMeasures = (selected: Array<SelectableValue<Measure>>) => {
+    const picked = pickedMeasures({ measures: selected.flatMap((o) => (o.value ? [o.value] : [])) });
+    onChange({ ...query, measures: picked.length > 0 ? picked : undefined });
     onRunQuery();
   };
 
@@ -166,6 +189,21 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
               options={groupByOptions}
               value={query.groupBy ?? DEFAULT_GROUP_BY}
               onChange={onGroupBy}
+            />
+          </InlineField>
+          <InlineField
+            label={S.measures.label}
+            grow
+            tooltip={`Which numbers to return; pick one per alert rule. Empty returns all: ${MEASURES.join(', ')}.`}
+          >
+            {/* eslint-disable-next-line @typescript-eslint/no-deprecated -- its successor, MultiCombobox, is not in Grafana 11.0, which plugin.json still supports */}
+            <MultiSelect<Measure>
+              inputId={id(S.measures.id)}
+              aria-label={S.measures.label}
+              options={measureOptions}
+              value={pickedMeasures(query)}
+              placeholder={`All: ${MEASURES.join(', ')}`}
+              onChange={onMeasures}
             />
           </InlineField>
         </InlineFieldRow>
