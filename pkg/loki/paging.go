@@ -75,15 +75,17 @@ func Page(ctx context.Context, fetch FetchFunc, start, end time.Time, pageSize, 
 		}
 		res.Pages++
 		full := len(page) >= limit
-		slices.SortStableFunc(page, func(a, b model.LogEntry) int { return a.Time.Compare(b.Time) })
 
+		// Loki returns a page stream by stream, each stream in time order:
+		// merging those runs puts the page in time order (ties in Loki's
+		// order, as a stable sort would) straight into the result, without
+		// sorting the page in place first.
 		var last time.Time
-		for i := range page {
-			e := &page[i]
+		mergeRuns(page, func(e *model.LogEntry) {
 			// Loki has been seen returning entries before start; anything
 			// before cur came with an earlier page.
 			if e.Time.Before(cur) {
-				continue
+				return
 			}
 			last = e.Time
 			if boundaryCount > 0 && e.Time.Equal(cur) {
@@ -91,11 +93,11 @@ func Page(ctx context.Context, fetch FetchFunc, start, end time.Time, pageSize, 
 				if n := boundary[string(keyBuf)]; n > 0 {
 					boundary[string(keyBuf)] = n - 1
 					res.Duplicates++
-					continue
+					return
 				}
 			}
 			res.Entries = append(res.Entries, *e)
-		}
+		})
 		if maxLines > 0 && len(res.Entries) >= maxLines {
 			// More than maxLines means there is more; exactly maxLines from
 			// a full page may or may not be all, and is reported as capped.
@@ -128,6 +130,82 @@ func Page(ctx context.Context, fetch FetchFunc, start, end time.Time, pageSize, 
 	return res, nil
 }
 
+// mergeRuns calls emit with every entry of page in time order, ties in
+// page order: what a stable sort by time would yield. A page is a few runs
+// already in time order (one per stream; two runs may share a stream when
+// Loki splits it), so a k-way merge of the runs does it in one pass over the
+// page, where sorting 100-byte entries in place cost a third of paging.
+func mergeRuns(page []model.LogEntry, emit func(*model.LogEntry)) {
+	var ends []int // ends[r] is the end of run r, which starts at the previous end
+	for i := 1; i < len(page); i++ {
+		if page[i].Time.Before(page[i-1].Time) {
+			ends = append(ends, i)
+		}
+	}
+	if len(ends) == 0 {
+		for i := range page {
+			emit(&page[i])
+		}
+		return
+	}
+	ends = append(ends, len(page))
+	h := runHeap{page: page, pos: make([]int, len(ends)), ends: ends, heap: make([]int, len(ends))}
+	for r := range ends {
+		if r > 0 {
+			h.pos[r] = ends[r-1]
+		}
+		h.heap[r] = r // every run is non-empty and starts in order of r
+	}
+	for r := len(h.heap)/2 - 1; r >= 0; r-- {
+		h.down(r)
+	}
+	for len(h.heap) > 0 {
+		r := h.heap[0]
+		emit(&page[h.pos[r]])
+		h.pos[r]++
+		if h.pos[r] == ends[r] {
+			last := len(h.heap) - 1
+			h.heap[0] = h.heap[last]
+			h.heap = h.heap[:last]
+		}
+		h.down(0)
+	}
+}
+
+// runHeap is a min-heap of runs by the time of their next entry, the
+// earlier run first on ties (which keeps the merge stable).
+type runHeap struct {
+	page      []model.LogEntry
+	pos, ends []int // next entry and end of each run
+	heap      []int // run numbers
+}
+
+func (h *runHeap) less(a, b int) bool {
+	ta, tb := &h.page[h.pos[a]].Time, &h.page[h.pos[b]].Time
+	if c := ta.Compare(*tb); c != 0 {
+		return c < 0
+	}
+	return a < b
+}
+
+func (h *runHeap) down(i int) {
+	n := len(h.heap)
+	for {
+		m := i
+		if l := 2*i + 1; l < n && h.less(h.heap[l], h.heap[m]) {
+			m = l
+		}
+		if r := 2*i + 2; r < n && h.less(h.heap[r], h.heap[m]) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		h.heap[i], h.heap[m] = h.heap[m], h.heap[i]
+		i = m
+	}
+}
+
 // appendIdentity appends an entry's identity: every part length-prefixed,
 // so no line or label can make two different entries look alike. Parsed
 // labels are left out: they derive from the line.
@@ -153,6 +231,11 @@ func appendString(b []byte, s string) []byte {
 // kept once; identical entries are kept as often as the query that saw
 // more of them has them. The result is time-ordered, a's entries first on
 // ties. It reports how many of b's entries were duplicates.
+//
+// Entries can only be identical when they share a timestamp, so it walks
+// both slices in time order and compares entries within one timestamp;
+// inputs that are not time-ordered take a slower path with a map of every
+// entry of a.
 func Merge(a, b []model.LogEntry) ([]model.LogEntry, int) {
 	if len(b) == 0 {
 		return a, 0
@@ -160,6 +243,90 @@ func Merge(a, b []model.LogEntry) ([]model.LogEntry, int) {
 	if len(a) == 0 {
 		return b, 0
 	}
+	byTime := func(x, y model.LogEntry) int { return x.Time.Compare(y.Time) }
+	if !slices.IsSortedFunc(a, byTime) || !slices.IsSortedFunc(b, byTime) {
+		return mergeUnordered(a, b)
+	}
+	// First pass: mark b's duplicates, to size the result exactly.
+	dup := make([]bool, len(b))
+	dups := 0
+	var (
+		used   []bool
+		keyBuf []byte
+	)
+	i := 0
+	for j := 0; j < len(b); {
+		t := b[j].Time
+		j2 := j + 1
+		for j2 < len(b) && b[j2].Time.Equal(t) {
+			j2++
+		}
+		for i < len(a) && a[i].Time.Before(t) {
+			i++
+		}
+		i2 := i
+		for i2 < len(a) && a[i2].Time.Equal(t) {
+			i2++
+		}
+		if ga, gb := a[i:i2], b[j:j2]; len(ga) > 0 {
+			if len(ga)*len(gb) <= 1024 {
+				// Small groups (the usual case: one entry or a few):
+				// pair each of b's entries with an unused identical one of a.
+				used = append(used[:0], make([]bool, len(ga))...)
+				for k := range gb {
+					for m := range ga {
+						if !used[m] && sameEntry(&ga[m], &gb[k]) {
+							used[m], dup[j+k] = true, true
+							dups++
+							break
+						}
+					}
+				}
+			} else {
+				have := make(map[string]int, len(ga))
+				for m := range ga {
+					keyBuf = appendIdentity(keyBuf[:0], &ga[m])
+					have[string(keyBuf)]++
+				}
+				for k := range gb {
+					keyBuf = appendIdentity(keyBuf[:0], &gb[k])
+					if n := have[string(keyBuf)]; n > 0 {
+						have[string(keyBuf)] = n - 1
+						dup[j+k] = true
+						dups++
+					}
+				}
+			}
+		}
+		i, j = i2, j2
+	}
+	if dups == len(b) {
+		return a, dups
+	}
+	// Second pass: at each timestamp, a's entries, then b's that a lacks.
+	out := make([]model.LogEntry, 0, len(a)+len(b)-dups)
+	i = 0
+	for j := range b {
+		if dup[j] {
+			continue
+		}
+		for i < len(a) && !b[j].Time.Before(a[i].Time) {
+			out = append(out, a[i])
+			i++
+		}
+		out = append(out, b[j])
+	}
+	return append(out, a[i:]...), dups
+}
+
+// sameEntry reports whether two entries of one timestamp have the same
+// identity (see appendIdentity).
+func sameEntry(x, y *model.LogEntry) bool {
+	return x.Line == y.Line && slices.Equal(x.Stream, y.Stream) && slices.Equal(x.Metadata, y.Metadata)
+}
+
+// mergeUnordered is Merge for inputs that are not time-ordered.
+func mergeUnordered(a, b []model.LogEntry) ([]model.LogEntry, int) {
 	var keyBuf []byte
 	have := make(map[string]int, len(a))
 	for i := range a {

@@ -46,12 +46,11 @@ var unmarshalOpts = proto.UnmarshalOptions{DiscardUnknown: true}
 // with Accept: application/protobuf (tempopb.Trace, whose wire format is
 // OTLP TracesData). A trace without spans is ErrTraceNotFound.
 func DecodeTraceV1Protobuf(b []byte) (*TraceResult, error) {
-	var td tracepb.TracesData
-	if err := unmarshalOpts.Unmarshal(b, &td); err != nil {
-		return nil, fmt.Errorf("decode Tempo trace (v1 protobuf): %w", err)
-	}
-	t, err := fromOTLP(td.ResourceSpans)
+	t, err := decodeTracesData(b)
 	if err != nil {
+		if isProtoError(err) {
+			return nil, fmt.Errorf("decode Tempo trace (v1 protobuf): %w", err)
+		}
 		return nil, err
 	}
 	return &TraceResult{Trace: t}, nil
@@ -112,12 +111,11 @@ func DecodeTraceV2Protobuf(b []byte) (*TraceResult, error) {
 			b = b[n:]
 		}
 	}
-	var td tracepb.TracesData
-	if err := unmarshalOpts.Unmarshal(traceBytes, &td); err != nil {
-		return nil, fmt.Errorf("decode Tempo trace (v2 protobuf): %w", err)
-	}
-	t, err := fromOTLP(td.ResourceSpans)
+	t, err := decodeTracesData(traceBytes)
 	if err != nil {
+		if isProtoError(err) {
+			return nil, fmt.Errorf("decode Tempo trace (v2 protobuf): %w", err)
+		}
 		return nil, err
 	}
 	res.Trace = t
@@ -224,8 +222,10 @@ func looksLikeV2(b []byte) bool {
 	return true
 }
 
-// fromOTLP maps OTLP resource spans to a model.Trace. It is the only place
-// that knows how OTLP fields become model fields, for protobuf and JSON.
+// fromOTLP maps OTLP resource spans to a model.Trace. With mapSpan and
+// resourceInfo it is the only place that knows how OTLP fields become model
+// fields: JSON goes through it, and protobuf through decodeTracesData, which
+// maps span by span with the same two functions.
 func fromOTLP(rss []*tracepb.ResourceSpans) (*model.Trace, error) {
 	n := 0
 	for _, rs := range rss {
@@ -239,19 +239,7 @@ func fromOTLP(rss []*tracepb.ResourceSpans) (*model.Trace, error) {
 	spans := make([]model.Span, 0, n)
 	var ids idCache
 	for _, rs := range rss {
-		var resAttrs []model.KeyValue
-		service := ""
-		if res := rs.GetResource(); res != nil {
-			resAttrs = keyValues(res.GetAttributes())
-			for _, kv := range resAttrs {
-				if kv.Key == "service.name" {
-					if s, ok := kv.Value.(string); ok {
-						service = s
-					}
-					break
-				}
-			}
-		}
+		resAttrs, service := resourceInfo(rs.GetResource())
 		for _, ss := range rs.GetScopeSpans() {
 			scope := ss.GetScope()
 			for _, s := range ss.GetSpans() {
