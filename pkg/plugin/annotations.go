@@ -22,12 +22,12 @@ import (
 // the search query (cache, bounded concurrency, batched Loki). limit
 // (default DefaultSearchLimit) caps both the traces searched and the
 // regions shown, so a graph carries the costliest few findings.
-func (m *many) handleAnnotations(ctx context.Context, pCtx backend.PluginContext, dq backend.DataQuery) (data.Frames, error) {
-	ts, err := m.parseTraceSearch(dq)
+func (d *Datasource) handleAnnotations(ctx context.Context, pCtx backend.PluginContext, dq backend.DataQuery) (data.Frames, error) {
+	ts, err := d.parseTraceSearch(dq)
 	if err != nil {
 		return nil, err
 	}
-	minGap, err := ts.q.minGap(m.d.settings)
+	minGap, err := ts.q.minGap(d.settings)
 	if err != nil {
 		return nil, err
 	}
@@ -38,20 +38,19 @@ func (m *many) handleAnnotations(ctx context.Context, pCtx backend.PluginContext
 		if err != nil {
 			return nil, err
 		}
-		f, _, err := m.explainer().FetchCached(ctx, id, ts.start, ts.end, ts.lo)
+		res, cached, err := d.explainTrace(ctx, id, ts.start, ts.end, ts.lo, ts.opts)
 		if err != nil {
 			return nil, err
 		}
-		res := explain.Analyze(f, ts.opts)
 		return data.Frames{frames.Annotations([]*model.Analysis{res.Analysis}, ao, frames.Options{
 			RefID:               ts.q.RefID,
-			ExecutedQueryString: executedQuery(res, ts.lo),
+			ExecutedQueryString: fromCache(executedQuery(res, ts.lo), cached),
 			Notices:             notices(warnings(res.Notices)),
 			Link:                selfLink(pCtx),
 		})}, nil
 	}
 
-	s, err := m.run(ctx, ts)
+	s, err := d.searchTraces(ctx, ts)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 
+	"github.com/tracegap/correlator/pkg/explain"
 	"github.com/tracegap/correlator/pkg/loki"
 	"github.com/tracegap/correlator/pkg/settings"
 	"github.com/tracegap/correlator/pkg/tempo"
@@ -39,6 +40,13 @@ type Datasource struct {
 
 	tempo *tempo.Client
 	loki  *loki.Client
+	// explainer is the one path every query type fetches traces through:
+	// both clients, the tenant, the Tempo concurrency and this instance's
+	// cache of fetched traces. The cache lives and dies with the instance,
+	// so a settings change (another tenant, another Loki) starts empty,
+	// and a refreshed dashboard or re-evaluated alert rule does not fetch
+	// a finished trace again.
+	explainer *explain.Explainer
 
 	// transports are the *http.Transports under both clients. The SDK wraps
 	// them in middleware round-trippers that do not pass
@@ -62,7 +70,7 @@ func NewDatasource(ctx context.Context, inst backend.DataSourceInstanceSettings)
 	if d.settingsErr != nil {
 		// Validation messages name settings, never their secret values.
 		log.DefaultLogger.FromContext(ctx).Warn("Tracegap data source settings are invalid", "uid", inst.UID, "error", d.settingsErr)
-		d.settings, d.tempo, d.loki = nil, nil, nil
+		d.settings, d.tempo, d.loki, d.explainer = nil, nil, nil, nil
 	}
 
 	d.mux = datasource.NewQueryTypeMux()
@@ -72,7 +80,8 @@ func NewDatasource(ctx context.Context, inst backend.DataSourceInstanceSettings)
 }
 
 // connect builds the two HTTP clients through the SDK's httpclient (auth,
-// TLS, timeouts, proxy, metrics) and the Tempo and Loki clients on top.
+// TLS, timeouts, proxy, metrics), the Tempo and Loki clients on top, and
+// the explainer with its empty cache.
 func (d *Datasource) connect(ctx context.Context, inst backend.DataSourceInstanceSettings) error {
 	s := d.settings
 	tempoOpts, lokiOpts, err := s.HTTPOptions(ctx, inst)
@@ -91,6 +100,10 @@ func (d *Datasource) connect(ctx context.Context, inst backend.DataSourceInstanc
 	}
 	d.tempo = tempo.New(s.TempoURL, tempoHTTP, s.TenantID, tempo.WithMaxBodyBytes(s.MaxTraceBytes()))
 	d.loki = loki.New(s.LokiURL, lokiHTTP, s.TenantID, loki.WithMaxBodyBytes(s.MaxLogsBytes()))
+	d.explainer = &explain.Explainer{
+		Tempo: d.tempo, Loki: d.loki, Tenant: s.TenantID, Concurrency: s.TempoConcurrency,
+		Cache: explain.NewCache(explain.DefaultCacheEntries, explain.DefaultCacheBytes),
+	}
 	return nil
 }
 
@@ -106,7 +119,8 @@ func (d *Datasource) keepTransport(opts *httpclient.Options) {
 }
 
 // Dispose is called when the settings change and this instance is replaced;
-// it releases the idle connections of both HTTP clients.
+// it releases the idle connections of both HTTP clients. The cache needs
+// nothing: only this instance holds it, so it goes with the instance.
 func (d *Datasource) Dispose() {
 	for _, t := range d.transports {
 		t.CloseIdleConnections()

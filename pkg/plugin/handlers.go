@@ -27,11 +27,12 @@ const (
 // handle suits most handlers: it runs the function per query and funnels
 // each result through respond, so one failing query never fails the others.
 func (d *Datasource) registerHandlers() {
+	// Every handler fetches through d.explainer, so all four share the
+	// instance's cache of fetched traces.
 	d.handle(QueryTypeTrace, d.handleTrace)
-	m := newMany(d) // search, waitMetrics and annotations share this instance's trace cache
-	d.handle(QueryTypeSearch, m.handleSearch)
-	d.handle(QueryTypeWaitMetrics, m.handleWaitMetrics)
-	d.handle(QueryTypeAnnotations, m.handleAnnotations)
+	d.handle(QueryTypeSearch, d.handleSearch)
+	d.handle(QueryTypeWaitMetrics, d.handleWaitMetrics)
+	d.handle(QueryTypeAnnotations, d.handleAnnotations)
 }
 
 // queryFunc answers one query with frames, or an error carrying its source.

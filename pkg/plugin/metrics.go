@@ -25,8 +25,8 @@ import (
 //
 // It needs nothing from the frontend: alert rules send the stored JSON as
 // is, without template variables replaced, and get the same frames.
-func (m *many) handleWaitMetrics(ctx context.Context, pCtx backend.PluginContext, dq backend.DataQuery) (data.Frames, error) {
-	ts, err := m.parseTraceSearch(dq)
+func (d *Datasource) handleWaitMetrics(ctx context.Context, pCtx backend.PluginContext, dq backend.DataQuery) (data.Frames, error) {
+	ts, err := d.parseTraceSearch(dq)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (m *many) handleWaitMetrics(ctx context.Context, pCtx backend.PluginContext
 	if err != nil {
 		return nil, err
 	}
-	s, err := m.run(ctx, ts)
+	s, err := d.searchTraces(ctx, ts)
 	if err != nil {
 		return nil, err
 	}

@@ -30,29 +30,6 @@ const (
 	maxNotices = 8
 )
 
-// many answers the query types that explain the traces of a TraceQL search
-// (search, waitMetrics, annotations). It holds the data source instance's
-// cache of fetched traces, so refreshed dashboards and re-evaluated alert
-// rules do not fetch the same final traces again; it lives and dies with
-// the instance (registerHandlers makes it), so tenants never share it.
-type many struct {
-	d     *Datasource
-	cache *explain.Cache
-}
-
-func newMany(d *Datasource) *many {
-	return &many{d: d, cache: explain.NewCache(explain.DefaultCacheEntries, explain.DefaultCacheBytes)}
-}
-
-// explainer is the instance's explainer with the cache and its settings.
-func (m *many) explainer() *explain.Explainer {
-	s := m.d.settings
-	return &explain.Explainer{
-		Tempo: m.d.tempo, Loki: m.d.loki, Tenant: s.TenantID,
-		Concurrency: s.TempoConcurrency, Cache: m.cache,
-	}
-}
-
 // traceSearch is a checked TraceQL query of a search, waitMetrics or
 // annotations query, with the options its traces are explained with.
 type traceSearch struct {
@@ -67,7 +44,7 @@ type traceSearch struct {
 // parseTraceSearch reads and checks the parts of a query that select and
 // explain traces: the TraceQL ("" is {}, every trace), limit (default
 // DefaultSearchLimit), the time range, and the analysis options.
-func (m *many) parseTraceSearch(dq backend.DataQuery) (*traceSearch, error) {
+func (d *Datasource) parseTraceSearch(dq backend.DataQuery) (*traceSearch, error) {
 	q, err := parseQuery(dq)
 	if err != nil {
 		return nil, err
@@ -83,7 +60,7 @@ func (m *many) parseTraceSearch(dq backend.DataQuery) (*traceSearch, error) {
 		ts.limit = int(*q.Limit)
 	}
 	ts.start, ts.end = tempoRange(q.TimeRange)
-	if ts.lo, ts.opts, err = q.analysisOptions(m.d.settings); err != nil {
+	if ts.lo, ts.opts, err = q.analysisOptions(d.settings); err != nil {
 		return nil, err
 	}
 	return ts, nil
@@ -95,9 +72,10 @@ type searched struct {
 	results []*explain.Result
 }
 
-// run searches, fetches and analyses the traces of ts.
-func (m *many) run(ctx context.Context, ts *traceSearch) (*searched, error) {
-	res, err := m.explainer().Search(ctx, ts.traceql, ts.start, ts.end, ts.limit, ts.lo)
+// searchTraces searches, fetches (through the instance's cache) and
+// analyses the traces of ts.
+func (d *Datasource) searchTraces(ctx context.Context, ts *traceSearch) (*searched, error) {
+	res, err := d.explainer.Search(ctx, ts.traceql, ts.start, ts.end, ts.limit, ts.lo)
 	if err != nil {
 		return nil, withTraceQLHint(err, ts.traceql)
 	}
@@ -201,12 +179,12 @@ func (s *searched) frameOptions(pCtx backend.PluginContext, ts *traceSearch) fra
 // handleSearch answers a search query with the `traces` table: one row per
 // trace found, its duration, wait, unaccounted time, retries and costliest
 // finding, longest first, each trace id linking to its trace query.
-func (m *many) handleSearch(ctx context.Context, pCtx backend.PluginContext, dq backend.DataQuery) (data.Frames, error) {
-	ts, err := m.parseTraceSearch(dq)
+func (d *Datasource) handleSearch(ctx context.Context, pCtx backend.PluginContext, dq backend.DataQuery) (data.Frames, error) {
+	ts, err := d.parseTraceSearch(dq)
 	if err != nil {
 		return nil, err
 	}
-	s, err := m.run(ctx, ts)
+	s, err := d.searchTraces(ctx, ts)
 	if err != nil {
 		return nil, err
 	}

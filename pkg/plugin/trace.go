@@ -8,6 +8,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/tracegap/correlator/pkg/correlate"
 	"github.com/tracegap/correlator/pkg/explain"
 	"github.com/tracegap/correlator/pkg/frames"
 	"github.com/tracegap/correlator/pkg/loki"
@@ -21,6 +22,9 @@ import (
 // have is a 404; any other Tempo failure is an error with Tempo's message.
 // A Loki failure is not an error: the trace is still worth seeing, so the
 // frames come back with a warning that says why the logs are missing.
+//
+// A finished trace comes from the instance's cache when it was fetched
+// before with the same log options (see explainTrace).
 func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext, dq backend.DataQuery) (data.Frames, error) {
 	q, err := parseQuery(dq)
 	if err != nil {
@@ -35,18 +39,43 @@ func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext
 		return nil, err
 	}
 	start, end := tempoRange(q.TimeRange)
-	ex := &explain.Explainer{Tempo: d.tempo, Loki: d.loki}
-	res, err := ex.Trace(ctx, id, start, end, lo, opts)
+	res, cached, err := d.explainTrace(ctx, id, start, end, lo, opts)
 	if err != nil {
 		return nil, err
 	}
 	return traceFrames(res, frames.Options{
 		RefID:               q.RefID,
-		ExecutedQueryString: executedQuery(res, lo),
+		ExecutedQueryString: fromCache(executedQuery(res, lo), cached),
 		MaxLinesPerSpan:     d.settings.MaxLinesPerSpan,
 		Notices:             notices(res.Notices),
 		Link:                selfLink(pCtx),
 	}), nil
+}
+
+// explainTrace fetches one trace through the instance's cache and analyses
+// it with opts; cached says nothing was sent upstream. The cache keeps a
+// trace only when it is complete, its logs came without a failure and it
+// ended long enough ago (explain.DefaultSettle) that neither Tempo nor Loki
+// will return more for it, so a live trace or a Loki failure is fetched
+// again next time. Entries are keyed by tenant, trace id and every log
+// option, while the analysis runs again each time: a query with another
+// minGapMs reuses the fetched material, one with another logSelector
+// fetches its own.
+func (d *Datasource) explainTrace(ctx context.Context, id string, start, end time.Time, lo explain.LogOptions, opts correlate.Options) (*explain.Result, bool, error) {
+	f, cached, err := d.explainer.FetchCached(ctx, id, start, end, lo)
+	if err != nil {
+		return nil, false, err
+	}
+	return explain.Analyze(f, opts), cached, nil
+}
+
+// fromCache marks the executed query of a trace that came from the cache,
+// so the query inspector does not claim the queries ran just now.
+func fromCache(executed string, cached bool) string {
+	if !cached {
+		return executed
+	}
+	return executed + " · from the cache (fetched earlier)"
 }
 
 // traceFrames builds the five frames of a trace query, in the order the
