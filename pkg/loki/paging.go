@@ -52,82 +52,115 @@ func Page(ctx context.Context, fetch FetchFunc, start, end time.Time, pageSize, 
 	if pageSize <= 0 {
 		return nil, fmt.Errorf("page size must be positive, got %d", pageSize)
 	}
-	res := &PageResult{}
-	cur := start
-	var (
-		boundary      map[string]int // identities already kept at time cur
-		boundaryCount int
-		keyBuf        []byte
-	)
-	for cur.Before(end) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		limit := pageSize
-		if maxLines > 0 {
-			// Ask only for what can still be used, plus the overlap the
-			// page will repeat, plus one to learn whether there is more.
-			limit = min(pageSize, maxLines-len(res.Entries)+boundaryCount+1)
-		}
-		page, err := fetch(ctx, cur, end, limit)
-		if err != nil {
-			return nil, err
-		}
-		res.Pages++
-		full := len(page) >= limit
+	p := &pager{fetch: fetch, end: end, pageSize: pageSize, maxLines: maxLines, res: &PageResult{}, cur: start}
+	if err := p.run(ctx); err != nil {
+		return nil, err
+	}
+	return p.res, nil
+}
 
-		// Loki returns a page stream by stream, each stream in time order:
-		// merging those runs puts the page in time order (ties in Loki's
-		// order, as a stable sort would) straight into the result, without
-		// sorting the page in place first.
-		var last time.Time
-		mergeRuns(page, func(e *model.LogEntry) {
-			// Loki has been seen returning entries before start; anything
-			// before cur came with an earlier page.
-			if e.Time.Before(cur) {
-				return
-			}
-			last = e.Time
-			if boundaryCount > 0 && e.Time.Equal(cur) {
-				keyBuf = appendIdentity(keyBuf[:0], e)
-				if n := boundary[string(keyBuf)]; n > 0 {
-					boundary[string(keyBuf)] = n - 1
-					res.Duplicates++
-					return
-				}
-			}
-			res.Entries = append(res.Entries, *e)
-		})
-		if maxLines > 0 && len(res.Entries) >= maxLines {
-			// More than maxLines means there is more; exactly maxLines from
-			// a full page may or may not be all, and is reported as capped.
-			if res.Capped = len(res.Entries) > maxLines || full; res.Capped {
-				res.Entries = res.Entries[:maxLines:maxLines]
-				break
-			}
-		}
-		if !full || last.IsZero() {
-			break // Loki had no more than this: the range is exhausted
-		}
-		if !last.After(cur) {
-			res.Notices = append(res.Notices, fmt.Sprintf(
-				"more than %d log entries share the timestamp %s, more than one Loki query returns; some of them may be missing",
-				len(page), cur.UTC().Format(time.RFC3339Nano)))
-			cur = cur.Add(time.Nanosecond)
-			boundary, boundaryCount = nil, 0
-			continue
-		}
-		cur = last
-		// The next page starts at last and repeats what we have at last.
-		boundary = make(map[string]int)
-		boundaryCount = 0
-		for i := len(res.Entries) - 1; i >= 0 && res.Entries[i].Time.Equal(last); i-- {
-			keyBuf = appendIdentity(keyBuf[:0], &res.Entries[i])
-			boundary[string(keyBuf)]++
-			boundaryCount++
+// pager is the state of one forward paging through [cur, end): Page runs
+// one to the end, PageSplit runs several over parts of a range.
+type pager struct {
+	fetch              FetchFunc
+	end                time.Time
+	pageSize, maxLines int
+	res                *PageResult
+	cur                time.Time
+	done               bool
+
+	boundary      map[string]int // identities already kept at time cur
+	boundaryCount int
+	keyBuf        []byte
+}
+
+// run fetches pages until the range is exhausted or maxLines is reached.
+func (p *pager) run(ctx context.Context) error {
+	for !p.done {
+		if err := p.step(ctx); err != nil {
+			return err
 		}
 	}
-	return res, nil
+	return nil
+}
+
+// step fetches one page, or finds there is nothing left to fetch.
+func (p *pager) step(ctx context.Context) error {
+	res := p.res
+	if !p.cur.Before(p.end) {
+		p.done = true
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	limit := p.pageSize
+	if p.maxLines > 0 {
+		// Ask only for what can still be used, plus the overlap the
+		// page will repeat, plus one to learn whether there is more.
+		limit = min(p.pageSize, p.maxLines-len(res.Entries)+p.boundaryCount+1)
+	}
+	page, err := p.fetch(ctx, p.cur, p.end, limit)
+	if err != nil {
+		return err
+	}
+	res.Pages++
+	full := len(page) >= limit
+
+	// Loki returns a page stream by stream, each stream in time order:
+	// merging those runs puts the page in time order (ties in Loki's
+	// order, as a stable sort would) straight into the result, without
+	// sorting the page in place first.
+	var last time.Time
+	cur := p.cur
+	mergeRuns(page, func(e *model.LogEntry) {
+		// Loki has been seen returning entries before start; anything
+		// before cur came with an earlier page.
+		if e.Time.Before(cur) {
+			return
+		}
+		last = e.Time
+		if p.boundaryCount > 0 && e.Time.Equal(cur) {
+			p.keyBuf = appendIdentity(p.keyBuf[:0], e)
+			if n := p.boundary[string(p.keyBuf)]; n > 0 {
+				p.boundary[string(p.keyBuf)] = n - 1
+				res.Duplicates++
+				return
+			}
+		}
+		res.Entries = append(res.Entries, *e)
+	})
+	if p.maxLines > 0 && len(res.Entries) >= p.maxLines {
+		// More than maxLines means there is more; exactly maxLines from
+		// a full page may or may not be all, and is reported as capped.
+		if res.Capped = len(res.Entries) > p.maxLines || full; res.Capped {
+			res.Entries = res.Entries[:p.maxLines:p.maxLines]
+			p.done = true
+			return nil
+		}
+	}
+	if !full || last.IsZero() {
+		p.done = true // Loki had no more than this: the range is exhausted
+		return nil
+	}
+	if !last.After(cur) {
+		res.Notices = append(res.Notices, fmt.Sprintf(
+			"more than %d log entries share the timestamp %s, more than one Loki query returns; some of them may be missing",
+			len(page), cur.UTC().Format(time.RFC3339Nano)))
+		p.cur = cur.Add(time.Nanosecond)
+		p.boundary, p.boundaryCount = nil, 0
+		return nil
+	}
+	p.cur = last
+	// The next page starts at last and repeats what we have at last.
+	p.boundary = make(map[string]int)
+	p.boundaryCount = 0
+	for i := len(res.Entries) - 1; i >= 0 && res.Entries[i].Time.Equal(last); i-- {
+		p.keyBuf = appendIdentity(p.keyBuf[:0], &res.Entries[i])
+		p.boundary[string(p.keyBuf)]++
+		p.boundaryCount++
+	}
+	return nil
 }
 
 // mergeRuns calls emit with every entry of page in time order, ties in

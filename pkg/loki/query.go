@@ -38,6 +38,10 @@ type LogQuery struct {
 	MaxLines int
 	// PageSize is the limit of one request (0: DefaultPageSize).
 	PageSize int
+	// Split is how many parts of a range that needs many pages each query
+	// fetches at once (0: DefaultSplit; 1: one page after another). See
+	// PageSplit.
+	Split int
 }
 
 // LogsResult is what TraceLogs found.
@@ -109,12 +113,16 @@ func (c *Client) TraceLogs(ctx context.Context, lq LogQuery) (*LogsResult, error
 	if pageSize <= 0 {
 		pageSize = DefaultPageSize
 	}
+	split := lq.Split
+	if split <= 0 {
+		split = DefaultSplit
+	}
 
 	results := make([]*PageResult, len(queries))
 	errs := make([]error, len(queries))
 	var wg sync.WaitGroup
 	for i, q := range queries {
-		wg.Go(func() { results[i], errs[i] = c.page(ctx, q, lq.Start, lq.End, pageSize, lq.MaxLines) })
+		wg.Go(func() { results[i], errs[i] = c.page(ctx, q, lq.Start, lq.End, pageSize, lq.MaxLines, split) })
 	}
 	wg.Wait()
 
@@ -154,10 +162,11 @@ func (c *Client) TraceLogs(ctx context.Context, lq LogQuery) (*LogsResult, error
 	return out, nil
 }
 
-// page runs one query through Page. When Loki refuses the page size (its
+// page runs one query through PageSplit (in split parts once the range
+// proves to need many pages). When Loki refuses the page size (its
 // max_entries_limit_per_query is lower), it pages again with Loki's limit
 // and says so.
-func (c *Client) page(ctx context.Context, query string, start, end time.Time, pageSize, maxLines int) (*PageResult, error) {
+func (c *Client) page(ctx context.Context, query string, start, end time.Time, pageSize, maxLines, split int) (*PageResult, error) {
 	fetch := func(ctx context.Context, s, e time.Time, limit int) ([]model.LogEntry, error) {
 		res, err := c.QueryRange(ctx, query, s, e, limit)
 		if err != nil {
@@ -165,9 +174,9 @@ func (c *Client) page(ctx context.Context, query string, start, end time.Time, p
 		}
 		return res.Entries, nil
 	}
-	res, err := Page(ctx, fetch, start, end, pageSize, maxLines)
+	res, err := PageSplit(ctx, fetch, start, end, pageSize, maxLines, split)
 	if limit, ok := serverEntryLimit(err); ok && limit < pageSize {
-		res, err = Page(ctx, fetch, start, end, limit, maxLines)
+		res, err = PageSplit(ctx, fetch, start, end, limit, maxLines, split)
 		if err == nil {
 			res.Notices = append(res.Notices, fmt.Sprintf("Loki allows at most %d entries per query (max_entries_limit_per_query), so pages of %d were used", limit, limit))
 			res.Pages++ // the refused request

@@ -47,18 +47,27 @@ type bigFakes struct {
 	served func(testing.TB) int64
 }
 
-// fakesEnv holds the bigtrace.Config (JSON) of a fakes process.
+// fakesSpec is what a fakes process serves.
+type fakesSpec struct {
+	Trace bigtrace.Config
+	// LokiLatency delays every Loki answer, as a real Loki's query time
+	// does; the in-process fakes answer in microseconds.
+	LokiLatency time.Duration
+}
+
+// fakesEnv holds the fakesSpec (JSON) of a fakes process.
 const fakesEnv = "TRACEGAP_BIGTRACE_FAKES"
 
 // servedPath is where a fakes process reports the bytes it has sent.
 const servedPath = "/bigtrace/served"
 
 // startFakes builds the fakes for cfg in this process.
-func startFakes(tb testing.TB, cfg bigtrace.Config) (*bigFakes, []*httptest.Server) {
-	d := bigtrace.Generate(cfg)
+func startFakes(tb testing.TB, spec fakesSpec) (*bigFakes, []*httptest.Server) {
+	d := bigtrace.Generate(spec.Trace)
 	tempoFake := bigtrace.NewTempo(bigtrace.TraceID, d.TempoV2)
 	lokiFake := bigtrace.NewLoki(d.Entries, realStats(tb))
 	lokiFake.CachePages = true
+	lokiFake.Latency = spec.LokiLatency
 	q, err := loki.LineQuery(`{service_name=~".+"}`, bigtrace.TraceID)
 	if err != nil {
 		tb.Fatal(err)
@@ -89,11 +98,11 @@ func TestBigTraceFakesProcess(t *testing.T) {
 	if raw == "" {
 		t.Skip("the big-trace benchmarks run this as their fake Tempo and Loki process")
 	}
-	var cfg bigtrace.Config
-	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+	var spec fakesSpec
+	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
 		t.Fatal(err)
 	}
-	f, _ := startFakes(t, cfg)
+	f, _ := startFakes(t, spec)
 	fmt.Printf("BIGTRACE %s %s %d %d\n", f.tempoURL, f.lokiURL, f.lines, f.spans)
 	_, _ = io.Copy(io.Discard, os.Stdin)
 }
@@ -101,9 +110,9 @@ func TestBigTraceFakesProcess(t *testing.T) {
 // fakesStdin holds the standard input of every fakes process.
 var fakesStdin []io.WriteCloser
 
-// startFakesProcess runs the fakes for cfg in a child process.
-func startFakesProcess(tb testing.TB, cfg bigtrace.Config) *bigFakes {
-	raw, err := json.Marshal(cfg)
+// startFakesProcess runs the fakes for spec in a child process.
+func startFakesProcess(tb testing.TB, spec fakesSpec) *bigFakes {
+	raw, err := json.Marshal(spec)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -159,18 +168,33 @@ type bigEnv struct {
 }
 
 var (
-	bigOnce sync.Once
-	big     *bigEnv
+	bigOnce, slowOnce sync.Once
+	big, slow         *bigEnv
 )
 
 // bigSetup builds the benchmarks' environment once per test binary;
 // generating and encoding 100 000 lines takes longer than a query.
 func bigSetup(b testing.TB) *bigEnv {
-	bigOnce.Do(func() { big = newBigEnv(b, startFakesProcess(b, bigConfig)) })
+	bigOnce.Do(func() { big = newBigEnv(b, startFakesProcess(b, fakesSpec{Trace: bigConfig})) })
 	if big == nil {
 		b.Fatal("the big trace environment failed to build")
 	}
 	return big
+}
+
+// slowLokiLatency is the slow Loki's time per query_range: a modest figure
+// for a real Loki reading 5 000 entries of one trace from object storage.
+const slowLokiLatency = 25 * time.Millisecond
+
+// slowSetup is bigSetup with a Loki that takes slowLokiLatency per answer.
+func slowSetup(b testing.TB) *bigEnv {
+	slowOnce.Do(func() {
+		slow = newBigEnv(b, startFakesProcess(b, fakesSpec{Trace: bigConfig, LokiLatency: slowLokiLatency}))
+	})
+	if slow == nil {
+		b.Fatal("the slow-Loki environment failed to build")
+	}
+	return slow
 }
 
 // newBigEnv makes a data source instance on the fakes, with lokiMaxLines
@@ -453,13 +477,63 @@ func BenchmarkBigTraceStages(b *testing.B) {
 	})
 }
 
+// BenchmarkBigTraceLokiSplit compares fetching the trace's logs (both
+// queries of auto mode, about 21 pages each) in one forward paging per
+// query with fetching the range in 2 or 4 parts at once (loki.PageSplit),
+// against the fake Loki as is and against one that takes slowLokiLatency
+// per answer, as a real one does. pages is the requests per fetch.
+func BenchmarkBigTraceLokiSplit(b *testing.B) {
+	for _, latency := range []time.Duration{0, slowLokiLatency} {
+		env := bigSetup(b)
+		if latency > 0 {
+			env = slowSetup(b)
+		}
+		q, err := parseQuery(env.query)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lo, _, err := q.analysisOptions(env.ds.settings)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start, end := tempoRange(q.TimeRange)
+		tr, err := env.ds.tempo.Trace(context.Background(), bigtrace.TraceID, start, end)
+		if err != nil {
+			b.Fatal(err)
+		}
+		first, last := explain.Bounds(tr.Trace)
+		for _, split := range []int{1, 2, 4} {
+			lq := loki.LogQuery{
+				TraceID: bigtrace.TraceID, Selector: lo.Selector, Mode: lo.Mode, TraceIDFields: lo.TraceIDFields,
+				Start: first.Add(-lo.Margin), End: last.Add(lo.Margin), MaxLines: lo.MaxLines, Split: split,
+			}
+			b.Run(fmt.Sprintf("latency=%s/split=%d", latency, split), func(b *testing.B) {
+				var pages int
+				fetch := func() {
+					r, err := env.ds.loki.TraceLogs(context.Background(), lq)
+					if err != nil || len(r.Entries) != env.lines {
+						b.Fatalf("%v, %d entries, want %d", err, len(r.Entries), env.lines)
+					}
+					pages = r.Pages
+				}
+				fetch() // the fake builds these pages once
+				b.ReportAllocs()
+				for b.Loop() {
+					fetch()
+				}
+				b.ReportMetric(float64(pages), "pages")
+			})
+		}
+	}
+}
+
 // TestBigTraceQueryShape runs the benchmark's query once at a tenth of the
 // scale, so the checks the benchmark relies on (every line in the logs
 // frame, the per-span cap with its warnings) run with the tests.
 func TestBigTraceQueryShape(t *testing.T) {
 	cfg := bigConfig
 	cfg.Spans = 1_000
-	f, srvs := startFakes(t, cfg)
+	f, srvs := startFakes(t, fakesSpec{Trace: cfg})
 	for _, s := range srvs {
 		t.Cleanup(s.Close)
 	}

@@ -1,0 +1,183 @@
+package loki
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/tracegap/correlator/pkg/model"
+)
+
+// lockedLoki is fakeLoki for concurrent pagers; inclusiveEnd makes it a
+// server that also returns entries at end, which PageSplit must not let
+// two parts both keep.
+type lockedLoki struct {
+	mu           sync.Mutex
+	f            fakeLoki
+	inclusiveEnd bool
+	failAfter    int // fail every request from this one on (0: never)
+}
+
+var errUpstream = errors.New("upstream broke")
+
+func (l *lockedLoki) fetch(ctx context.Context, start, end time.Time, limit int) ([]model.LogEntry, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failAfter > 0 && len(l.f.calls) >= l.failAfter {
+		return nil, errUpstream
+	}
+	if l.inclusiveEnd {
+		end = end.Add(time.Nanosecond)
+	}
+	return l.f.fetch(ctx, start, end, limit)
+}
+
+// splitStore has three entries every millisecond of [0, ms), some of them
+// identical, so page and part boundaries fall among shared timestamps.
+func splitStore(ms int) []model.LogEntry {
+	var es []model.LogEntry
+	for i := range ms {
+		es = append(es, entry(i, streamA, "x"), entry(i, streamB, "y"), entry(i, streamA, "x"))
+	}
+	return es
+}
+
+// endsOf lists the distinct request ends, in ms.
+func endsOf(calls []string) []string {
+	var ends []string
+	for _, c := range calls {
+		_, rest, _ := strings.Cut(c, "-")
+		e, _, _ := strings.Cut(rest, "/")
+		if !slices.Contains(ends, e) {
+			ends = append(ends, e)
+		}
+	}
+	slices.Sort(ends)
+	return ends
+}
+
+func TestPageSplitMatchesPage(t *testing.T) {
+	// Pages of 30 hold 10 ms; the first page ends at +9 ms, and the rest,
+	// [9, 409), splits into four parts of 100 ms whose bounds carry entries.
+	for _, inclusive := range []bool{false, true} {
+		for _, tc := range []struct {
+			name            string
+			parts, maxLines int
+			wantEnds        []string // distinct request ends: the parts
+		}{
+			{"four parts", 4, 0, []string{"109", "209", "309", "409"}},
+			{"two parts", 2, 0, []string{"209", "409"}},
+			{"one part is Page", 1, 0, []string{"409"}},
+			{"a cap the range exceeds is not split", 4, 600, []string{"409"}},
+			{"a cap the range stays under", 4, 5000, []string{"109", "209", "309", "409"}},
+		} {
+			t.Run(fmt.Sprintf("%s/inclusive end %v", tc.name, inclusive), func(t *testing.T) {
+				store := splitStore(500)
+				whole := &lockedLoki{f: fakeLoki{entries: store}, inclusiveEnd: inclusive}
+				want, err := Page(context.Background(), whole.fetch, at(0), at(409), 30, tc.maxLines)
+				if err != nil {
+					t.Fatal(err)
+				}
+				split := &lockedLoki{f: fakeLoki{entries: store}, inclusiveEnd: inclusive}
+				got, err := PageSplit(context.Background(), split.fetch, at(0), at(409), 30, tc.maxLines, tc.parts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ends := endsOf(split.f.calls); !slices.Equal(ends, tc.wantEnds) {
+					t.Errorf("requests end at %v ms, want the parts' ends %v", ends, tc.wantEnds)
+				}
+				if canon(lines(got.Entries)) != canon(lines(want.Entries)) {
+					t.Errorf("entries differ from one pager's:\n got %s\nwant %s", lines(got.Entries), lines(want.Entries))
+				}
+				if !slices.IsSortedFunc(got.Entries, func(a, b model.LogEntry) int { return a.Time.Compare(b.Time) }) {
+					t.Error("entries are not time-ordered")
+				}
+				if got.Capped != want.Capped || len(got.Notices) != len(want.Notices) {
+					t.Errorf("capped %v notices %q; one pager: %v %q", got.Capped, got.Notices, want.Capped, want.Notices)
+				}
+				if got.Pages != len(split.f.calls) {
+					t.Errorf("Pages = %d, %d requests made", got.Pages, len(split.f.calls))
+				}
+			})
+		}
+	}
+}
+
+// TestPageSplitRandom: for random stores, page sizes, caps and part
+// counts, the parts together are exactly what one pager gets.
+func TestPageSplitRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	splits, compared := 0, 0
+	for n := range 120 {
+		var store []model.LogEntry
+		spread := 50 + rng.IntN(2000)
+		for range rng.IntN(1500) {
+			s := streamA
+			if rng.IntN(2) == 0 {
+				s = streamB
+			}
+			// Bursts: a tenth of the range holds half the entries.
+			ms := rng.IntN(spread)
+			if rng.IntN(2) == 0 {
+				ms = rng.IntN(spread/10 + 1)
+			}
+			store = append(store, entry(ms, s, fmt.Sprint("l", rng.IntN(4))))
+		}
+		slices.SortStableFunc(store, func(a, b model.LogEntry) int { return a.Time.Compare(b.Time) })
+		pageSize, maxLines, parts := 10+rng.IntN(60), 0, 1+rng.IntN(6)
+		if rng.IntN(3) == 0 {
+			maxLines = 1 + rng.IntN(len(store)+10)
+		}
+		whole := &lockedLoki{f: fakeLoki{entries: store}, inclusiveEnd: n%2 == 0}
+		want, err := Page(context.Background(), whole.fetch, at(0), at(spread), pageSize, maxLines)
+		if err != nil {
+			t.Fatal(err)
+		}
+		split := &lockedLoki{f: fakeLoki{entries: store}, inclusiveEnd: n%2 == 0}
+		got, err := PageSplit(context.Background(), split.fetch, at(0), at(spread), pageSize, maxLines, parts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Crowded timestamps may lose entries in either (with a notice);
+		// compare only where neither had to skip.
+		if len(want.Notices) > 0 || len(got.Notices) > 0 {
+			continue
+		}
+		compared++
+		if len(endsOf(split.f.calls)) > 1 {
+			splits++
+		}
+		if canon(lines(got.Entries)) != canon(lines(want.Entries)) || got.Capped != want.Capped {
+			t.Fatalf("case %d (page %d, cap %d, parts %d): split capped %v\n%s\none pager capped %v\n%s",
+				n, pageSize, maxLines, parts, got.Capped, lines(got.Entries), want.Capped, lines(want.Entries))
+		}
+	}
+	t.Logf("%d cases compared, %d split", compared, splits)
+	if compared < 80 || splits < 20 {
+		t.Errorf("only %d cases compared, %d of them split: the generator no longer exercises PageSplit", compared, splits)
+	}
+}
+
+func TestPageSplitErrorStopsEveryPart(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	l := &lockedLoki{f: fakeLoki{entries: splitStore(500)}, failAfter: 3}
+	if _, err := PageSplit(context.Background(), l.fetch, at(0), at(409), 30, 0, 4); !errors.Is(err, errUpstream) {
+		t.Errorf("err = %v, want the upstream's", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := PageSplit(ctx, l.fetch, at(0), at(409), 30, 0, 4); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+	if _, err := PageSplit(context.Background(), l.fetch, at(0), at(409), 0, 0, 4); err == nil {
+		t.Error("page size 0: no error")
+	}
+}
