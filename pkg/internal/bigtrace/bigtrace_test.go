@@ -2,6 +2,7 @@ package bigtrace
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracegap/correlator/pkg/internal/fixtures"
 	"github.com/tracegap/correlator/pkg/loki"
 	"github.com/tracegap/correlator/pkg/model"
 	"github.com/tracegap/correlator/pkg/tempo"
@@ -197,4 +199,55 @@ func TestFakeTempo(t *testing.T) {
 	if err == nil || !strings.Contains(fmt.Sprint(err), "not found") {
 		t.Errorf("unknown id: %v, want not found", err)
 	}
+}
+
+// BenchmarkDecodeFakePage decodes one full page of the fake Loki (5 000
+// entries of the end-to-end benchmark's kind, with a real capture's stats)
+// with the client's decoder and, as the naive baseline, with encoding/json
+// into map[string]any, on the same bytes.
+func BenchmarkDecodeFakePage(b *testing.B) {
+	d := Generate(Config{Spans: 1000, LinesPerSpan: 10, Seed: 1})
+	l := NewLoki(d.Entries, realStats(b))
+	q, err := loki.LineQuery(`{service_name=~".+"}`, TraceID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sel, err := l.selectFor(q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := l.page(sel[:DefaultMaxEntries])
+	b.Run("tracegap", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			res, err := loki.DecodeQueryRange(body)
+			if err != nil || len(res.Entries) != DefaultMaxEntries {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json-map", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			var m map[string]any
+			if err := json.Unmarshal(body, &m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// realStats is data.stats of a real Loki v3.7.6 answer.
+func realStats(tb testing.TB) []byte {
+	var body struct {
+		Data struct {
+			Stats json.RawMessage `json:"stats"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(fixtures.Load(tb, "loki/query_range_line_filter_categorized").Body, &body); err != nil || len(body.Data.Stats) == 0 {
+		tb.Fatalf("stats of the real capture: %v", err)
+	}
+	return body.Data.Stats
 }
