@@ -2,6 +2,7 @@ package loki
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -46,6 +47,7 @@ func PageSplit(ctx context.Context, fetch FetchFunc, start, end time.Time, pageS
 		if err := first.run(ctx); err != nil {
 			return nil, err
 		}
+		first.res.Entries = first.appendEntries(nil)
 		return first.res, nil
 	}
 
@@ -55,7 +57,7 @@ func PageSplit(ctx context.Context, fetch FetchFunc, start, end time.Time, pageS
 	pagers[0] = first
 	budget := 0
 	if maxLines > 0 {
-		budget = maxLines - len(first.res.Entries)
+		budget = maxLines - first.n
 	}
 	for i := range pagers {
 		s, e := bounds[i], bounds[i+1]
@@ -69,24 +71,30 @@ func PageSplit(ctx context.Context, fetch FetchFunc, start, end time.Time, pageS
 			pagers[i].fetch = before(fetch, e)
 		}
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	partsCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make([]error, len(pagers))
 	var wg sync.WaitGroup
 	for i, p := range pagers {
 		wg.Go(func() {
-			if errs[i] = p.run(ctx); errs[i] != nil {
+			if errs[i] = p.run(partsCtx); errs[i] != nil {
 				cancel() // the whole fetch fails: stop the others
 			}
 		})
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err // the caller gave up
+	}
+	// The first failure in time order, not the cancellations it caused.
+	var failed error
 	for _, err := range errs {
-		// The first error in time order; a cancellation it caused in a
-		// later part is not the news.
-		if err != nil {
-			return nil, err
+		if err != nil && (failed == nil || errors.Is(failed, context.Canceled) && !errors.Is(err, context.Canceled)) {
+			failed = err
 		}
+	}
+	if failed != nil {
+		return nil, failed
 	}
 	return joinParts(pagers, maxLines), nil
 }
@@ -106,7 +114,7 @@ func splitBounds(start time.Time, first *pager, parts int) []time.Time {
 	if pages < splitMinPages {
 		return nil
 	}
-	if first.maxLines > 0 && float64(len(first.res.Entries))+pages*float64(first.pageSize) > float64(first.maxLines) {
+	if first.maxLines > 0 && float64(first.n)+pages*float64(first.pageSize) > float64(first.maxLines) {
 		return nil // the cap would stop one pager early: keep to one
 	}
 	k := min(parts, int(pages))
@@ -137,25 +145,35 @@ func joinParts(parts []*pager, maxLines int) *PageResult {
 	out := &PageResult{}
 	n := 0
 	for _, p := range parts {
-		n += len(p.res.Entries)
+		n += p.n
 		out.Pages += p.res.Pages
 		out.Duplicates += p.res.Duplicates
 		out.Notices = append(out.Notices, p.res.Notices...)
 	}
-	out.Entries = make([]model.LogEntry, 0, n)
-	for i, p := range parts {
-		out.Entries = append(out.Entries, p.res.Entries...)
-		if maxLines > 0 && len(out.Entries) >= maxLines {
-			// Lines after this part's come later than the cap allows.
-			rest := 0
-			for _, q := range parts[i+1:] {
-				rest += len(q.res.Entries)
+	// The parts after the one that reaches the cap come later than it
+	// allows: they count only to say there is more.
+	last, kept := len(parts)-1, 0
+	if maxLines > 0 {
+		for i, p := range parts {
+			if kept += p.n; kept >= maxLines {
+				out.Capped = p.res.Capped || kept > maxLines || kept < n
+				last = i
+				break
 			}
-			if out.Capped = p.res.Capped || len(out.Entries) > maxLines || rest > 0; out.Capped {
-				out.Entries = out.Entries[:maxLines:maxLines]
-			}
-			return out
 		}
+	}
+	size := 0
+	for _, p := range parts[:last+1] {
+		size += p.n
+	}
+	if size > 0 {
+		out.Entries = make([]model.LogEntry, 0, size)
+		for _, p := range parts[:last+1] {
+			out.Entries = p.appendEntries(out.Entries)
+		}
+	}
+	if out.Capped && len(out.Entries) > maxLines {
+		out.Entries = out.Entries[:maxLines:maxLines]
 	}
 	return out
 }
