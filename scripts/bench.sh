@@ -3,8 +3,8 @@
 #
 #   scripts/bench.sh [count] [outdir]
 #
-# count (default 5) is passed to -count; medians are what BENCHMARKS.md
-# reports. Raw output goes to outdir/bench.txt (default bench-out/), the
+# count (default 6, the fewest with which benchstat gives a confidence
+# interval) is passed to -count; medians are what BENCHMARKS.md reports. Raw output goes to outdir/bench.txt (default $TMPDIR/tracegap-bench), the
 # machine and commit to outdir/machine.txt, and a summary with the ratios
 # against the naive baselines to outdir/summary.txt and the terminal. If
 # the Go module proxy serves it, benchstat's table is added (it is run with
@@ -12,8 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-count=${1:-5}
-out=${2:-bench-out}
+count=${1:-6}
+out=${2:-${TMPDIR:-/tmp}/tracegap-bench}
 mkdir -p "$out"
 raw="$out/bench.txt"
 : >"$raw"
@@ -60,7 +60,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", a / b }'; }
 
 {
 	echo
-	echo "Medians of $count runs ($(cat "$out/machine.txt" | head -1))"
+	echo "Medians of $count runs; $(head -2 "$out/machine.txt" | tr -s ' ' | paste -sd';')"
 	echo
 	echo "Loki query_range decoding (MB/s), against encoding/json into map[string]any:"
 	for in in synthetic-5000-categorized synthetic-5000-merged capture-line-filter-categorized; do
@@ -72,7 +72,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", a / b }'; }
 	j=$(median "DecodeFakePage/encoding-json-map-")
 	echo "  end-to-end page (5 000 entries): $(metric "DecodeFakePage/tracegap-" MB/s) MB/s vs $(metric "DecodeFakePage/encoding-json-map-" MB/s) MB/s: $(ratio "$j" "$t") faster"
 	echo
-	echo "Tempo protobuf decoding, 10 000 spans: v2 $(ms "$(median 'DecodeTraceProtobuf/v2-10000-spans-')"), v1 $(ms "$(median 'DecodeTraceProtobuf/v1-10000-spans-')") (target ≤ 30 ms)"
+	v1=$(median 'DecodeTraceProtobuf/v1-10000-spans-')
+	whole=$(median 'DecodeTraceProtobuf/v1-whole-unmarshal-10000-spans-')
+	echo "Tempo protobuf decoding, 10 000 spans: v2 $(ms "$(median 'DecodeTraceProtobuf/v2-10000-spans-')"), v1 $(ms "$v1") (target ≤ 30 ms)"
+	echo "  against one unmarshal of the whole message: $(ms "$whole"), $(ratio "$whole" "$v1") slower"
 	echo
 	a1=$(median 'Analyze/spans=1000/')
 	a10=$(median 'Analyze/spans=10000/')
