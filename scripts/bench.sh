@@ -4,7 +4,8 @@
 #   scripts/bench.sh [count] [outdir]
 #
 # count (default 6, the fewest with which benchstat gives a confidence
-# interval) is passed to -count; medians are what BENCHMARKS.md reports. Raw output goes to outdir/bench.txt (default $TMPDIR/tracegap-bench), the
+# interval) is passed to -count; medians are what BENCHMARKS.md reports.
+# Raw output goes to outdir/bench.txt (default $TMPDIR/tracegap-bench), the
 # machine and commit to outdir/machine.txt, and a summary with the ratios
 # against the naive baselines to outdir/summary.txt and the terminal. If
 # the Go module proxy serves it, benchstat's table is added (it is run with
@@ -56,21 +57,23 @@ metric() {
 		sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "NaN"; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2] + v[NR/2+1]) / 2 }'
 }
 ms() { awk -v ns="$1" 'BEGIN { printf "%.1f ms", ns / 1e6 }'; }
+mbs() { awk -v v="$1" 'BEGIN { printf "%.0f MB/s", v }'; }
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", a / b }'; }
 
 {
 	echo
-	echo "Medians of $count runs; $(head -2 "$out/machine.txt" | tr -s ' ' | paste -sd';')"
+	echo "Medians of $count runs; $(head -2 "$out/machine.txt" | tr -s ' ' | paste -sd';' | sed 's/;/; /')"
 	echo
 	echo "Loki query_range decoding (MB/s), against encoding/json into map[string]any:"
 	for in in synthetic-5000-categorized synthetic-5000-merged capture-line-filter-categorized; do
 		t=$(median "DecodeQueryRange/$in/tracegap-")
 		j=$(median "DecodeQueryRange/$in/encoding-json-map-")
-		echo "  $in: $(metric "DecodeQueryRange/$in/tracegap-" MB/s) MB/s vs $(metric "DecodeQueryRange/$in/encoding-json-map-" MB/s) MB/s: $(ratio "$j" "$t") faster"
+		echo "  $in: $(mbs "$(metric "DecodeQueryRange/$in/tracegap-" MB/s)") vs $(mbs "$(metric "DecodeQueryRange/$in/encoding-json-map-" MB/s)"): $(ratio "$j" "$t") faster"
 	done
 	t=$(median "DecodeFakePage/tracegap-")
 	j=$(median "DecodeFakePage/encoding-json-map-")
-	echo "  end-to-end page (5 000 entries): $(metric "DecodeFakePage/tracegap-" MB/s) MB/s vs $(metric "DecodeFakePage/encoding-json-map-" MB/s) MB/s: $(ratio "$j" "$t") faster"
+	echo "  end-to-end page (5 000 entries): $(mbs "$(metric "DecodeFakePage/tracegap-" MB/s)") vs $(mbs "$(metric "DecodeFakePage/encoding-json-map-" MB/s)"): $(ratio "$j" "$t") faster"
 	echo
 	v1=$(median 'DecodeTraceProtobuf/v1-10000-spans-')
 	whole=$(median 'DecodeTraceProtobuf/v1-whole-unmarshal-10000-spans-')
@@ -87,8 +90,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", a / b }'; }
 	echo
 	e=$(median 'BigTraceQuery/instance-')
 	echo "End to end, 10 000 spans and $(metric 'BigTraceQuery/instance-' lines) lines: $(ms "$e") per query (target ≤ 1 s)"
-	echo "  peak heap growth $(metric 'BigTraceQuery/instance-' peak-MB) MB for $(metric 'BigTraceQuery/instance-' recv-MB) MB received: $(metric 'BigTraceQuery/instance-' heap-x)× (target ≤ 4×)"
-	echo "  split: Tempo fetch+decode $(ms "$(median 'BigTraceStages/tempo-')"), Loki fetch+decode $(ms "$(median 'BigTraceStages/loki-')"), analysis $(ms "$(median 'BigTraceStages/analyze-')"), frames $(ms "$(median 'BigTraceStages/frames-')"); the SDK's Arrow encoding $(ms "$(median 'BigTraceStages/arrow-')") more ($(metric 'BigTraceStages/arrow-' arrow-MB) MB)"
+	echo "  peak heap growth $(mib "$(metric 'BigTraceQuery/instance-' peak-B)") for $(mib "$(metric 'BigTraceQuery/instance-' recv-B)") received: $(awk -v x="$(metric 'BigTraceQuery/instance-' heap-x)" 'BEGIN { printf "%.2f", x }')× (target ≤ 4×)"
+	echo "  split: Tempo fetch+decode $(ms "$(median 'BigTraceStages/tempo-')"), Loki fetch+decode $(ms "$(median 'BigTraceStages/loki-')"), analysis $(ms "$(median 'BigTraceStages/analyze-')"), frames $(ms "$(median 'BigTraceStages/frames-')"); the SDK's Arrow encoding $(ms "$(median 'BigTraceStages/arrow-')") more ($(mib "$(metric 'BigTraceStages/arrow-' arrow-B)"))"
 	echo
 	echo "Loki sub-ranges fetched at once (both queries, about 21 pages each):"
 	for lat in 0s 25ms; do

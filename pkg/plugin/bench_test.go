@@ -403,8 +403,8 @@ func BenchmarkBigTraceQuery(b *testing.B) {
 			b.StartTimer()
 		}
 		b.ReportMetric(float64(peakSum)/float64(recvSum), "heap-x")
-		b.ReportMetric(float64(peakSum)/float64(b.N)/(1<<20), "peak-MB")
-		b.ReportMetric(float64(recvSum)/float64(b.N)/(1<<20), "recv-MB")
+		b.ReportMetric(float64(peakSum)/float64(b.N), "peak-B")
+		b.ReportMetric(float64(recvSum)/float64(b.N), "recv-B")
 		b.ReportMetric(float64(env.lines), "lines")
 	})
 }
@@ -483,7 +483,7 @@ func BenchmarkBigTraceStages(b *testing.B) {
 				size += len(e)
 			}
 		}
-		b.ReportMetric(float64(size)/(1<<20), "arrow-MB")
+		b.ReportMetric(float64(size), "arrow-B")
 	})
 }
 
