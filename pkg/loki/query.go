@@ -92,9 +92,10 @@ func (c *Client) QueryRange(ctx context.Context, query string, start, end time.T
 }
 
 // TraceLogs fetches the log entries of one trace: it builds the LogQL for
-// the mode, pages through [Start, End) in forward direction (see Page), and
-// in auto mode runs the line and the metadata query concurrently and
-// merges them. When only one half of auto mode fails, the other half's
+// the mode, pages through [Start, End) in forward direction (see Page; a
+// range that proves to need many pages is fetched in parts at once, see
+// PageSplit), and in auto mode runs the line and the metadata query
+// concurrently and merges them. When only one half of auto mode fails, the other half's
 // entries are returned with a notice.
 func (c *Client) TraceLogs(ctx context.Context, lq LogQuery) (*LogsResult, error) {
 	if lq.Start.IsZero() || lq.End.IsZero() || !lq.End.After(lq.Start) {
