@@ -72,10 +72,17 @@ func TestQueryCancelStopsUpstreamRequests(t *testing.T) {
 			d := inst.(*Datasource)
 			ctx, cancel := context.WithCancel(context.Background())
 			go func() {
+				// Cancel once every request hangs upstream, or after a
+				// bound, so a request that never arrives fails the test
+				// below instead of hanging it.
+				defer cancel()
 				for range tc.requests {
-					<-hang.arrived
+					select {
+					case <-hang.arrived:
+					case <-time.After(30 * time.Second):
+						return
+					}
 				}
-				cancel()
 			}()
 			resp, err := d.QueryData(ctx, &backend.QueryDataRequest{Queries: []backend.DataQuery{
 				{RefID: "A", QueryType: QueryTypeTrace, JSON: []byte(seedQuery(seedTraceID)), TimeRange: captureRange},
@@ -89,8 +96,12 @@ func TestQueryCancelStopsUpstreamRequests(t *testing.T) {
 				t.Errorf("a cancelled query: error %v, source %q", r.Error, r.ErrorSource)
 			}
 			// Every hanging request ended at the upstream too.
-			for range tc.requests {
-				<-hang.finished
+			for i := range tc.requests {
+				select {
+				case <-hang.finished:
+				case <-time.After(30 * time.Second):
+					t.Fatalf("%d of %d upstream requests arrived and ended within 30 s", i, tc.requests)
+				}
 			}
 			d.Dispose()
 			hang.Close()
