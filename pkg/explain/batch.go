@@ -35,7 +35,7 @@ type logWindow struct {
 
 // windowOf is the log window of a trace.
 func windowOf(id string, t *model.Trace, margin time.Duration) logWindow {
-	first, last := Bounds(t)
+	first, last := t.Bounds()
 	w := logWindow{id: id, start: first.Add(-margin), end: last.Add(margin)}
 	if !w.end.After(w.start) {
 		// A trace of zero-length spans still has logs around it.

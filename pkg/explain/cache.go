@@ -181,7 +181,7 @@ func (c *Cache) cacheable(f *Fetched) bool {
 			return false
 		}
 	}
-	_, last := Bounds(f.Trace.Trace)
+	_, last := f.Trace.Trace.Bounds()
 	return !last.IsZero() && !last.Add(c.settle).After(c.now())
 }
 

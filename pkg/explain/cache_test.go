@@ -80,7 +80,7 @@ func TestCacheKeepsOnlyFinalTraces(t *testing.T) {
 	srv := searchtest.Start(t, traces...)
 	// The clock stands just over DefaultSettle after the first trace
 	// ended; the others, a minute and two later, are still too young.
-	_, firstEnd := Bounds(traces[0].Trace)
+	_, firstEnd := traces[0].Trace.Bounds()
 	now := firstEnd.Add(DefaultSettle + time.Second)
 	e := explainer(t, srv)
 	e.Cache = NewCache(0, 0, WithClock(func() time.Time { return now }))

@@ -98,7 +98,7 @@ func (e *Explainer) Fetch(ctx context.Context, traceID string, start, end time.T
 		return nil, err
 	}
 	f := &Fetched{TraceID: id, Trace: tr}
-	first, last := Bounds(tr.Trace)
+	first, last := tr.Trace.Bounds()
 	f.LogStart, f.LogEnd = first.Add(-lo.Margin), last.Add(lo.Margin)
 	if !f.LogEnd.After(f.LogStart) {
 		// A trace of zero-length spans still has logs around it.
@@ -165,21 +165,6 @@ func (e *Explainer) Trace(ctx context.Context, traceID string, start, end time.T
 		return nil, err
 	}
 	return Analyze(f, opts), nil
-}
-
-// Bounds returns the first span start and the last span end of a trace (the
-// trace's duration as Tempo reports it); zero times for a trace without spans.
-func Bounds(t *model.Trace) (first, last time.Time) {
-	for i := range t.Spans {
-		s := &t.Spans[i]
-		if first.IsZero() || s.Start.Before(first) {
-			first = s.Start
-		}
-		if last.IsZero() || s.End.After(last) {
-			last = s.End
-		}
-	}
-	return first, last
 }
 
 // InvalidTraceIDError says a trace id is not 1–32 hex digits.

@@ -84,7 +84,7 @@ func service(a *model.Analysis, name string) model.GroupFigures {
 // ownEntries are a trace's entries inside its log window, as Fetch would
 // get them from a Loki that has only this trace's lines.
 func ownEntries(tr searchtest.Trace, margin time.Duration) int {
-	first, last := Bounds(tr.Trace)
+	first, last := tr.Trace.Bounds()
 	n := 0
 	for _, e := range tr.Entries {
 		if !e.Time.Before(first.Add(-margin)) && e.Time.Before(last.Add(margin)) {

@@ -79,3 +79,18 @@ type Trace struct {
 	TraceID string
 	Spans   []Span
 }
+
+// Bounds returns the first span start and the last span end: the trace's
+// duration as Tempo reports it. Both are zero for a trace without spans.
+func (t *Trace) Bounds() (first, last time.Time) {
+	for i := range t.Spans {
+		s := &t.Spans[i]
+		if first.IsZero() || s.Start.Before(first) {
+			first = s.Start
+		}
+		if last.IsZero() || s.End.After(last) {
+			last = s.End
+		}
+	}
+	return first, last
+}

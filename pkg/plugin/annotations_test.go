@@ -119,8 +119,8 @@ func TestAnnotationsForASearch(t *testing.T) {
 	// The traces Tempo returns for a limit: the latest first.
 	latest := slices.Clone(traces)
 	slices.SortStableFunc(latest, func(a, b searchtest.Trace) int {
-		fa, _ := boundsOf(a.Trace)
-		fb, _ := boundsOf(b.Trace)
+		fa, _ := a.Trace.Bounds()
+		fb, _ := b.Trace.Bounds()
 		return cmp.Compare(fb.UnixNano(), fa.UnixNano())
 	})
 	for _, limit := range []int{20, 5} {
@@ -149,20 +149,6 @@ func TestAnnotationsForASearch(t *testing.T) {
 			}
 		})
 	}
-}
-
-func boundsOf(t *model.Trace) (time.Time, time.Time) {
-	var first, last time.Time
-	for i := range t.Spans {
-		s := &t.Spans[i]
-		if first.IsZero() || s.Start.Before(first) {
-			first = s.Start
-		}
-		if last.IsZero() || s.End.After(last) {
-			last = s.End
-		}
-	}
-	return first, last
 }
 
 func TestAnnotationsChecksItsInput(t *testing.T) {

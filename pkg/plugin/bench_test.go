@@ -511,7 +511,7 @@ func BenchmarkBigTraceLokiSplit(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		first, last := explain.Bounds(tr.Trace)
+		first, last := tr.Trace.Bounds()
 		for _, split := range []int{1, 2, 4} {
 			lq := loki.LogQuery{
 				TraceID: bigtrace.TraceID, Selector: lo.Selector, Mode: lo.Mode, TraceIDFields: lo.TraceIDFields,

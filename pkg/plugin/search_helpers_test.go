@@ -10,7 +10,6 @@ import (
 
 	"github.com/tracegap/correlator/pkg/correlate"
 	"github.com/tracegap/correlator/pkg/demo"
-	"github.com/tracegap/correlator/pkg/explain"
 	"github.com/tracegap/correlator/pkg/explain/searchtest"
 	"github.com/tracegap/correlator/pkg/internal/fixtures"
 	"github.com/tracegap/correlator/pkg/loki"
@@ -88,7 +87,7 @@ func onlyFrame(t *testing.T, r backend.DataResponse, name string) *data.Frame {
 // entries Fetch would get (its window, ±5 s), without any HTTP: what the
 // plugin must compute through Tempo and Loki.
 func reference(tr searchtest.Trace, opts correlate.Options) *model.Analysis {
-	first, last := explain.Bounds(tr.Trace)
+	first, last := tr.Trace.Bounds()
 	var own []model.LogEntry
 	for _, e := range tr.Entries {
 		if !e.Time.Before(first.Add(-5*time.Second)) && e.Time.Before(last.Add(5*time.Second)) {

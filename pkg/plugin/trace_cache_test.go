@@ -13,7 +13,6 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
-	"github.com/tracegap/correlator/pkg/explain"
 	"github.com/tracegap/correlator/pkg/explain/searchtest"
 )
 
@@ -33,7 +32,7 @@ const cacheMarker = " · from the cache (fetched earlier)"
 func seedEndingAt(t *testing.T, end time.Time) (*searchtest.Servers, backend.TimeRange) {
 	t.Helper()
 	tr := seedSearchTrace(t)
-	_, last := explain.Bounds(tr.Trace)
+	_, last := tr.Trace.Bounds()
 	shift := end.Sub(last)
 	tr.TempoBody = nil // encode the moved spans, not the capture
 	for i := range tr.Trace.Spans {
@@ -46,7 +45,7 @@ func seedEndingAt(t *testing.T, end time.Time) (*searchtest.Servers, backend.Tim
 	for i := range tr.Entries {
 		tr.Entries[i].Time = tr.Entries[i].Time.Add(shift)
 	}
-	first, _ := explain.Bounds(tr.Trace)
+	first, _ := tr.Trace.Bounds()
 	return searchtest.Start(t, tr), backend.TimeRange{From: first.Add(-5 * time.Minute), To: end.Add(5 * time.Minute)}
 }
 

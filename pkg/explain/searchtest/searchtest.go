@@ -282,7 +282,7 @@ func (s *Servers) search(w http.ResponseWriter, r *http.Request) {
 	var hits []hit
 	for _, id := range s.order {
 		tr := s.traces[id].Trace
-		first, last := bounds(tr)
+		first, last := tr.Bounds()
 		if (!from.IsZero() && first.Before(from)) || (!to.IsZero() && !first.Before(to)) || !match(tr, last.Sub(first)) {
 			continue
 		}
@@ -377,19 +377,6 @@ func compileTraceQL(q string) (func(*model.Trace, time.Duration) bool, error) {
 		}
 		return true
 	}, nil
-}
-
-func bounds(t *model.Trace) (first, last time.Time) {
-	for i := range t.Spans {
-		s := &t.Spans[i]
-		if first.IsZero() || s.Start.Before(first) {
-			first = s.Start
-		}
-		if last.IsZero() || s.End.After(last) {
-			last = s.End
-		}
-	}
-	return first, last
 }
 
 // V1Body encodes a trace as Tempo's GET /api/traces/{id} protobuf body
