@@ -4,7 +4,7 @@ import { QueryEditorSelectors as S } from '../src/selectors';
 
 const TEMPO_URL = process.env.TEMPO_URL ?? 'http://tempo:3200';
 const LOKI_URL = process.env.LOKI_URL ?? 'http://loki:3100';
-// The seed trace the compose stack loads (see /work/shared/fixtures/real/README.md).
+// The seed trace the compose stack loads (see pkg/internal/fixtures/testdata/real/README.md).
 const TRACE_ID = process.env.TRACE_ID ?? '0af7651916cd43dd8448eb211c80319c';
 
 test('a trace query runs when the trace ID field loses focus', async ({ createDataSource, panelEditPage }) => {

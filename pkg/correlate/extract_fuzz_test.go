@@ -22,12 +22,12 @@ type realLine struct {
 // realLines reads every log line of the real captures: the lines pushed to
 // Loki (scenario.json) and the entries of the query_range answers, with
 // their structured metadata and parsed labels. A capture that is not
-// available is skipped, not failed: the literal seeds still run.
+// missing from the repository fails the test.
 func realLines(t testing.TB) []realLine {
 	t.Helper()
 	dir := os.Getenv("TRACEGAP_FIXTURES_DIR")
 	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "fixtures", "real")
+		dir = filepath.Join("..", "internal", "fixtures", "testdata", "real")
 	}
 	var out []realLine
 	seen := map[realLine]bool{}
@@ -37,7 +37,9 @@ func realLines(t testing.TB) []realLine {
 			out = append(out, l)
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "scenario.json")); err == nil {
+	if b, err := os.ReadFile(filepath.Join(dir, "scenario.json")); err != nil {
+		t.Fatalf("capture missing from the repository: %v", err)
+	} else {
 		var sc struct {
 			Logs []struct {
 				Line string            `json:"line"`
@@ -53,7 +55,7 @@ func realLines(t testing.TB) []realLine {
 	for _, name := range []string{"query_range_json_parse_all_categorized.json", "query_range_logfmt_categorized.json", "query_range_json_parse_all.json"} {
 		b, err := os.ReadFile(filepath.Join(dir, "loki", name))
 		if err != nil {
-			continue
+			t.Fatalf("capture missing from the repository: %v", err)
 		}
 		var qr struct {
 			Data struct {

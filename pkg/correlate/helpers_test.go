@@ -13,11 +13,11 @@ import (
 	"github.com/tracegap/correlator/pkg/model"
 )
 
-// Paths of the seed fixture: the in-repo copy, and the shared original
-// (the repo is cloned with shared/ as a sibling, locally and in CI).
+// Paths of the seed fixture: the package's own copy, and the real captures'
+// scenario.json (pkg/internal/fixtures/testdata/real, unchanged bytes).
 const (
 	seedFixture   = "testdata/seed.json"
-	sharedFixture = "../../../shared/fixtures/real/scenario.json"
+	sharedFixture = "../internal/fixtures/testdata/real/scenario.json"
 )
 
 // scenario is the subset of fixtures/real/scenario.json the tests use.
@@ -56,7 +56,7 @@ func loadScenario(t testing.TB, path string) *scenario {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("read the seed fixture %s: %v (the shared fixtures are expected at ../../../shared, a sibling of the repo)", path, err)
+		t.Fatalf("read the seed fixture %s: %v (the captures live in pkg/internal/fixtures/testdata/real)", path, err)
 	}
 	var sc scenario
 	if err := json.Unmarshal(b, &sc); err != nil {

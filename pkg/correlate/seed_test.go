@@ -381,7 +381,7 @@ func labelsOf(m map[string]string) model.Labels {
 // stream labels, categorized metadata, parsed labels, _extracted keys).
 func lokiEntries(t *testing.T, file string) []model.LogEntry {
 	t.Helper()
-	b, err := os.ReadFile("../../../shared/fixtures/real/loki/" + file)
+	b, err := os.ReadFile("../internal/fixtures/testdata/real/loki/" + file)
 	if err != nil {
 		t.Fatalf("read capture: %v", err)
 	}

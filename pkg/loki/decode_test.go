@@ -19,9 +19,9 @@ import (
 	"github.com/tracegap/correlator/pkg/model"
 )
 
-// fixturesDir holds the real captures; CI clones the repo with shared/ as a
-// sibling of it.
-const fixturesDir = "../../../shared/fixtures/real"
+// fixturesDir holds the real captures, copied into the repository unchanged
+// (pkg/internal/fixtures/testdata/real, with its README).
+const fixturesDir = "../internal/fixtures/testdata/real"
 
 const seedTraceID = "0af7651916cd43dd8448eb211c80319c"
 

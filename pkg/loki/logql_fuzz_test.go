@@ -22,7 +22,9 @@ func FuzzTraceQueries(f *testing.F) {
 	f.Add(" "+seedTraceID+"\n", "trace_id") // trimmed, like the normaliser does
 	f.Add("af7651916cd43dd8448eb211c80319c", `x"=~".*`)
 	// Ids as they appear in the real captures' log lines.
-	if b, err := os.ReadFile(filepath.Join(fixturesDir, "scenario.json")); err == nil {
+	if b, err := os.ReadFile(filepath.Join(fixturesDir, "scenario.json")); err != nil {
+		f.Fatalf("capture missing from the repository: %v", err)
+	} else {
 		for _, id := range []string{"0af7651916cd43dd8448eb211c80319c", "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902c1"} {
 			if strings.Contains(string(b), id) {
 				f.Add(id, "trace_id")
@@ -62,9 +64,11 @@ func FuzzErrorText(f *testing.F) {
 		"query_range_bad_logql.txt", "query_range_time_range_too_long.txt", "query_range_limit_too_high.txt",
 		"auth_query_range_missing_org_id.txt", "auth_labels_missing_org_id.txt",
 	} {
-		if b, err := os.ReadFile(filepath.Join(fixturesDir, "loki", name)); err == nil {
-			f.Add(b)
+		b, err := os.ReadFile(filepath.Join(fixturesDir, "loki", name))
+		if err != nil {
+			f.Fatalf("capture missing from the repository: %v", err)
 		}
+		f.Add(b)
 	}
 	f.Add([]byte(`{"status":"error","errorType":"bad_data","error":"boom"}`))
 	f.Add([]byte(`{"message":"m"}`))

@@ -9,13 +9,13 @@ import (
 )
 
 // realIDs returns every hex id written in the real captures (trace ids with
-// and without leading zeros, span ids), or nothing when the captures are not
-// checked out next to the repo: the seeds then come from the literals only.
+// and without leading zeros, span ids); a capture missing from the
+// repository fails the test.
 func realIDs(t testing.TB) []string {
 	t.Helper()
 	dir := os.Getenv("TRACEGAP_FIXTURES_DIR")
 	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "fixtures", "real")
+		dir = filepath.Join("..", "internal", "fixtures", "testdata", "real")
 	}
 	var ids []string
 	seen := map[string]bool{}
@@ -23,7 +23,7 @@ func realIDs(t testing.TB) []string {
 	for _, name := range []string{"scenario.json", "tempo/search_traceql_service.json", "tempo/search_traceql_service_duration.json", "loki/query_range_line_filter_categorized.json"} {
 		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
 		if err != nil {
-			continue // capture unavailable: skip this seed, don't fail
+			t.Fatalf("capture missing from the repository: %v", err)
 		}
 		for _, m := range idRE.FindAllStringSubmatch(strings.ReplaceAll(string(b), `\"`, `"`), -1) {
 			if !seen[m[1]] {

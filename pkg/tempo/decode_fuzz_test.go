@@ -6,14 +6,16 @@ import (
 	"testing"
 )
 
-// addCaptures seeds f with the named captures; one that is not available
-// is skipped (the fuzz target's literal seeds still run), not failed.
+// addCaptures seeds f with the named captures; one missing from the
+// repository fails the target.
 func addCaptures(f *testing.F, names ...string) {
 	f.Helper()
 	for _, name := range names {
-		if b, err := os.ReadFile(filepath.Join(fixturesDir, "tempo", name)); err == nil {
-			f.Add(b)
+		b, err := os.ReadFile(filepath.Join(fixturesDir, "tempo", name))
+		if err != nil {
+			f.Fatalf("capture missing from the repository: %v", err)
 		}
+		f.Add(b)
 	}
 }
 

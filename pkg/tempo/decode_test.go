@@ -20,9 +20,9 @@ import (
 	"github.com/tracegap/correlator/pkg/model"
 )
 
-// fixturesDir holds the real captures; CI clones the repo with shared/ as a
-// sibling of it.
-const fixturesDir = "../../../shared/fixtures/real"
+// fixturesDir holds the real captures, copied into the repository unchanged
+// (pkg/internal/fixtures/testdata/real, with its README).
+const fixturesDir = "../internal/fixtures/testdata/real"
 
 func readFixture(t testing.TB, rel string) []byte {
 	t.Helper()

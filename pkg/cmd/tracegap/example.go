@@ -7,7 +7,7 @@ import _ "embed"
 // widget-service and data-aggregator-b lines plus the captures' few
 // dashboard-service, user-service and edge-gateway lines) exactly as real
 // servers returned it: byte-for-byte copies of
-// shared/fixtures/real/tempo/trace_v2_protobuf.pb (Tempo v3.0.3, GET
+// pkg/internal/fixtures/testdata/real/tempo/trace_v2_protobuf.pb (Tempo v3.0.3, GET
 // /api/v2/traces/ID) and loki/query_range_line_filter_categorized.json (Loki
 // v3.7.6, the line-filter query). Embedding the wire bytes rather than
 // model values means --example goes through the same decoders as --trace

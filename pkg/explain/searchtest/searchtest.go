@@ -1,7 +1,7 @@
 // Package searchtest serves many traces and their logs from in-process
 // fake Tempo and Loki servers, for tests and benchmarks of the many-trace
 // path (explain.Search and the plugin's search, waitMetrics and annotations
-// queries). The real captures in shared/fixtures/real hold one trace; these
+// queries). The real captures in pkg/internal/fixtures/testdata/real hold one trace; these
 // fakes speak the same wire formats (Tempo's search JSON and v2 protobuf
 // trace, Loki's categorized query_range JSON and its plain-text errors) for
 // as many traces as a test builds, and evaluate the little TraceQL and
