@@ -153,6 +153,10 @@ type Analysis struct {
 	// retry); "" when there is none. Search tables show it per trace.
 	TopFinding string
 
+	// Breakdown is where the root span's duration went, in rows that add up
+	// to it (docs/analysis.md, "Where the time went").
+	Breakdown Breakdown
+
 	// Notices are trace-level remarks for a person (e.g. trace-level logs).
 	Notices []string
 }
