@@ -74,7 +74,6 @@ type state struct {
 	// in the cache; the passes then read this small array instead of the
 	// large Log structs, which they visit in span order, not memory order.
 	logFlag []uint8
-	bools   []bool // scratch
 
 	// late holds warnings that go after the findings (tree problems).
 	late map[int32][]string

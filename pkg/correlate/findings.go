@@ -160,7 +160,7 @@ func (s *state) calleeRetries(w *writer, g *model.Gap) {
 		}
 		svc := s.t.Spans[r.SpanIndex].ServiceName
 		w.str(", and ").str(svc).str(" spent ").ms(r.Cost).str(" of its time on ")
-		if r.Source == model.RetryFromLogs {
+		if r.Source != model.RetryFromSpans {
 			w.str("a retry (").quote(r.Message).str(")")
 		} else {
 			w.str(plural(r.Count, "failed attempt", "failed attempts")).str(" of ").str(r.Message)

@@ -164,6 +164,8 @@ type sp struct {
 	start, end          float64
 	kind                model.SpanKind
 	status              model.StatusCode
+	attrs               []model.KeyValue
+	links               []string // span ids of this trace the span links to
 }
 
 func mkTrace(spans ...sp) *model.Trace {
@@ -172,8 +174,11 @@ func mkTrace(spans ...sp) *model.Trace {
 		tr.Spans = append(tr.Spans, model.Span{
 			TraceID: testTraceID, SpanID: s.id, ParentSpanID: s.parent,
 			ServiceName: s.svc, Name: s.op, Kind: s.kind,
-			Start: at(s.start), End: at(s.end), StatusCode: s.status,
+			Start: at(s.start), End: at(s.end), StatusCode: s.status, Attributes: s.attrs,
 		})
+		for _, l := range s.links {
+			tr.Spans[len(tr.Spans)-1].Links = append(tr.Spans[len(tr.Spans)-1].Links, model.SpanLink{TraceID: testTraceID, SpanID: l})
+		}
 	}
 	return tr
 }

@@ -14,6 +14,13 @@ const DefaultMinGap = 100 * time.Millisecond
 // announces an attempt, not a failure.
 const DefaultRetryPattern = `(?i)retrying|will retry|attempt \d+ failed`
 
+// DefaultGiveUpPattern matches a log message saying that a failed attempt
+// will not be tried again: such a line is not a retry, and it makes the
+// retry before it a failure.
+const DefaultGiveUpPattern = `(?i)not retrying|giving up|no more retries|won't retry|will not retry|retries exhausted`
+
+var defaultGiveUpRE = regexp.MustCompile(DefaultGiveUpPattern)
+
 // defaultRetryRE is shared so that Analyze can recognise the default pattern
 // and use the equivalent hand-written matcher (see retrymatch.go).
 var defaultRetryRE = regexp.MustCompile(DefaultRetryPattern)
@@ -25,6 +32,10 @@ type Options struct {
 	MinGap time.Duration
 	// RetryPattern matches log messages that announce a retry.
 	RetryPattern *regexp.Regexp
+	// GiveUpPattern matches log messages that say a failed attempt will not
+	// be retried ("giving up"): they are not retries, and fail the retry
+	// before them.
+	GiveUpPattern *regexp.Regexp
 	// TraceIDFields, SpanIDFields, MessageFields and LevelFields are the keys
 	// looked up, in order, in the line's fields, then in structured
 	// metadata, then in stream labels.
@@ -44,6 +55,7 @@ func DefaultOptions() Options {
 	return Options{
 		MinGap:         DefaultMinGap,
 		RetryPattern:   defaultRetryRE,
+		GiveUpPattern:  defaultGiveUpRE,
 		TraceIDFields:  []string{"traceId", "trace_id", "traceID", "trace-id"},
 		SpanIDFields:   []string{"spanId", "span_id", "spanID", "span-id"},
 		MessageFields:  []string{"message", "msg", "log"},
@@ -61,6 +73,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.RetryPattern == nil {
 		o.RetryPattern = d.RetryPattern
+	}
+	if o.GiveUpPattern == nil {
+		o.GiveUpPattern = d.GiveUpPattern
 	}
 	if len(o.TraceIDFields) == 0 {
 		o.TraceIDFields = d.TraceIDFields

@@ -1,6 +1,8 @@
 package correlate
 
 import (
+	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -44,12 +46,15 @@ func severity(level string) int {
 	return sevInfo
 }
 
-// findRetries finds retries in log lines and in repeated sibling spans.
+// findRetries finds the retries of every span: log lines announcing a
+// failed attempt, matched to that attempt's span when there is one, and
+// attempt groups of sibling spans. Each failed attempt is counted once
+// (docs/analysis.md, "Retries").
 func (s *state) findRetries() {
 	var found []model.Retry
+	rs := &retrySearch{s: s, giveUp: s.opts.GiveUpPattern.MatchString}
 	for _, i := range s.byRank {
-		found = s.logRetries(i, found)
-		found = s.spanRetries(i, found)
+		found = rs.span(i, found)
 	}
 	// Log and span retries of one span interleave by region start.
 	slices.SortStableFunc(found, func(a, b model.Retry) int {
@@ -63,116 +68,86 @@ func (s *state) findRetries() {
 		r := &found[k]
 		s.a.Figures[r.SpanIndex].Retries += r.Count
 		s.warn(int32(r.SpanIndex), r.Sentence)
+		for _, id := range r.Attempts {
+			if c, ok := s.index[id]; ok {
+				s.a.Figures[c].FailedAttempt = true
+			}
+		}
 	}
 }
 
-// logRetries finds the entries of span i that announce a retry. Each is one
-// retry. Its cost is the duration the line states, else the time since the
-// previous entry (or since the span's start, for the first entry). Its
-// outcome: failed when the span has an error status or an error is logged
-// after the span's last retry; succeeded when a later entry that is not a
-// retry is at info level or below; else unknown.
-func (s *state) logRetries(i int32, out []model.Retry) []model.Retry {
-	idx := s.spanLogs(i)
-	flags := s.logFlag
-	last := -1
-	for k, li := range idx {
-		if flags[li]&flagRetry != 0 {
-			last = k
-		}
+// attemptGroup is a run of sibling spans that called the same thing one
+// after another, where an attempt before the last failed.
+type attemptGroup struct {
+	run []int32 // in start order; no two overlap
+	// retried are the failed attempts a later attempt follows: the retries.
+	retried []int32
+	failed  bool // the last attempt failed: the group's outcome
+}
+
+// retrySearch holds one pass's scratch state.
+type retrySearch struct {
+	s      *state
+	giveUp func(string) bool
+	groups []attemptGroup
+	// groupOf maps an attempt to its group and its position in the run.
+	groupOf map[int32][2]int
+	matched map[int32]bool
+	keys    []string
+}
+
+// logRetry is one announcing line of a span while its outcome is worked out.
+type logRetry struct {
+	r       model.Retry
+	attempt  int32 // the matched failed attempt, or -1
+	costFrom string // where the cost was read when no attempt matched
+	reason   string // what decided the outcome
+	quote   string // the line that decided (or left unknown) the outcome
+}
+
+// span finds the retries of span i: its log retries, then the failed
+// attempts of its children's attempt groups that no log line announced.
+func (rs *retrySearch) span(i int32, out []model.Retry) []model.Retry {
+	s := rs.s
+	clear(rs.matched)
+	rs.attemptGroups(i)
+	logs := rs.logRetries(i)
+	for k := range logs {
+		lr := &logs[k]
+		lr.r.Sentence = s.logRetrySentence(lr)
+		out = append(out, lr.r)
 	}
-	if last < 0 {
-		return out
-	}
-	spanErr := s.t.Spans[i].StatusCode == model.StatusError
-	errAfterLast := false
-	for _, li := range idx[last+1:] {
-		if flags[li]&sevMask == sevError {
-			errAfterLast = true
-			break
-		}
-	}
-	// fineAfter[k]: a later entry than k is not a retry and is at info or below.
-	fineAfter := s.boolBuf(len(idx))
-	for k := len(idx) - 2; k >= 0; k-- {
-		f := flags[idx[k+1]]
-		fineAfter[k] = fineAfter[k+1] || f&flagRetry == 0 && f&sevMask == sevInfo
-	}
-	for k, li := range idx {
-		if flags[li]&flagRetry == 0 {
-			continue
-		}
-		l := &s.a.Logs[li]
-		r := model.Retry{
-			SpanID:    s.ids[i],
-			SpanIndex: int(i),
-			Source:    model.RetryFromLogs,
-			Count:     1,
-			Message:   l.Message,
-			End:       l.Entry.Time,
-		}
-		costFrom := "stated"
-		switch {
-		case l.HasStated:
-			r.Cost = l.Stated
-		case k > 0:
-			r.Cost, costFrom = l.GapBefore, "previous"
-		case s.start[i] < s.logT[li]:
-			r.Cost, costFrom = dur(s.start[i], s.logT[li]), "start"
-		default:
-			costFrom = "none"
-		}
-		r.Start = r.End.Add(-r.Cost)
-		reason := ""
-		switch {
-		case spanErr:
-			r.Outcome, reason = model.OutcomeFailed, "status"
-		case errAfterLast:
-			r.Outcome, reason = model.OutcomeFailed, "log"
-		case fineAfter[k]:
-			r.Outcome = model.OutcomeSucceeded
-		default:
-			r.Outcome = model.OutcomeUnknown
-		}
-		r.Sentence = logRetrySentence(&r, costFrom, reason)
-		out = append(out, r)
+	for g := range rs.groups {
+		out = rs.groupRetry(i, &rs.groups[g], out)
 	}
 	return out
 }
 
-// spanRetries finds retry groups among the children of span i: siblings
-// with the same service and operation that do not overlap, where an
-// earlier attempt has an error status. Overlapping siblings are a fan-out,
-// not retries. The retries are the failed attempts; the cost is their
-// total duration.
-func (s *state) spanRetries(i int32, out []model.Retry) []model.Retry {
+// attemptGroups groups span i's children by what they called (service,
+// operation and the attributes that describe the call), splits each group
+// into runs of attempts that do not overlap, and keeps the runs where an
+// attempt before the last failed. Overlapping siblings are a fan-out, not
+// retries; siblings that differ in what they called (ten lookups of ten
+// keys) are separate calls, each retried or not on its own.
+func (rs *retrySearch) attemptGroups(i int32) {
+	s := rs.s
+	rs.groups = rs.groups[:0]
+	clear(rs.groupOf)
 	kids := s.children(i)
-	if len(kids) < 2 {
-		return out
+	if len(kids) < 2 || !slices.ContainsFunc(kids, s.failedSpan) {
+		return // the usual case: no error, no retry, no map
 	}
-	failed := false
-	for _, c := range kids {
-		if s.t.Spans[c].StatusCode == model.StatusError {
-			failed = true
-			break
-		}
-	}
-	if !failed {
-		return out // the usual case: no error, no retry, no map
-	}
-	type opKey struct{ service, op string }
-	groups := map[opKey][]int32{}
-	var keys []opKey
+	byKey := map[string][]int32{}
+	rs.keys = rs.keys[:0]
 	for _, c := range kids { // kids are in start order, so each group is too
-		sp := &s.t.Spans[c]
-		k := opKey{sp.ServiceName, sp.Name}
-		if _, ok := groups[k]; !ok {
-			keys = append(keys, k)
+		k := attemptKey(&s.t.Spans[c])
+		if _, ok := byKey[k]; !ok {
+			rs.keys = append(rs.keys, k)
 		}
-		groups[k] = append(groups[k], c)
+		byKey[k] = append(byKey[k], c)
 	}
-	for _, k := range keys { // first-seen order: deterministic
-		g := groups[k]
+	for _, k := range rs.keys { // first-seen order: deterministic
+		g := byKey[k]
 		for lo := 0; lo < len(g); {
 			// A run of attempts, each starting after all earlier ones ended.
 			hi, reach := lo+1, s.end[g[lo]]
@@ -180,56 +155,248 @@ func (s *state) spanRetries(i int32, out []model.Retry) []model.Retry {
 				reach = max(reach, s.end[g[hi]])
 				hi++
 			}
-			out = s.retryGroup(i, g[lo:hi], out)
+			run := g[lo:hi]
 			lo = hi
+			if len(run) < 2 || !slices.ContainsFunc(run[:len(run)-1], s.failedSpan) {
+				continue
+			}
+			ag := attemptGroup{run: run, failed: s.failedSpan(run[len(run)-1])}
+			for _, c := range run[:len(run)-1] {
+				if s.failedSpan(c) {
+					ag.retried = append(ag.retried, c)
+				}
+			}
+			if rs.groupOf == nil {
+				rs.groupOf = map[int32][2]int{}
+			}
+			for p, c := range run {
+				rs.groupOf[c] = [2]int{len(rs.groups), p}
+			}
+			rs.groups = append(rs.groups, ag)
 		}
+	}
+}
+
+// failedSpan reports whether span c has an error status.
+func (s *state) failedSpan(c int32) bool { return s.t.Spans[c].StatusCode == model.StatusError }
+
+// attemptKey is what a span called: its service, its operation and its
+// attributes but those that differ between attempts of one call (see
+// ignoredInAttempts), in key order.
+func attemptKey(sp *model.Span) string {
+	var b strings.Builder
+	b.WriteString(sp.ServiceName)
+	b.WriteByte(0)
+	b.WriteString(sp.Name)
+	var kept []int
+	for a := range sp.Attributes {
+		if !ignoredInAttempts(sp.Attributes[a].Key) {
+			kept = append(kept, a)
+		}
+	}
+	slices.SortStableFunc(kept, func(x, y int) int { return strings.Compare(sp.Attributes[x].Key, sp.Attributes[y].Key) })
+	for _, a := range kept {
+		fmt.Fprintf(&b, "\x00%s=%v", sp.Attributes[a].Key, sp.Attributes[a].Value)
+	}
+	return b.String()
+}
+
+// ignoredInAttempts reports the attribute keys that attempts of one call
+// may differ in: attempt and retry counters (http.request.resend_count),
+// timings, and the peer's address (a retry sent to another replica is
+// still a retry).
+func ignoredInAttempts(key string) bool {
+	k := strings.ToLower(key)
+	for _, w := range [...]string{"attempt", "retry", "retries", "resend", "time", "duration", "latency", "elapsed"} {
+		if strings.Contains(k, w) {
+			return true
+		}
+	}
+	for _, p := range [...]string{"net.peer.", "net.sock.peer.", "network.peer."} {
+		if strings.HasPrefix(k, p) {
+			return true
+		}
+	}
+	return k == "server.address" || k == "server.port"
+}
+
+// isRetryLine reports whether entry li announces a retry: it matches the
+// retry pattern and does not say it gives up.
+func (rs *retrySearch) isRetryLine(li int32) bool {
+	return rs.s.logFlag[li]&flagRetry != 0 && !rs.giveUp(rs.s.a.Logs[li].Message)
+}
+
+// logRetries finds the entries of span i that announce a retry, matches
+// each to the failed attempt it announces and works out its outcome.
+func (rs *retrySearch) logRetries(i int32) []logRetry {
+	s := rs.s
+	idx := s.spanLogs(i)
+	flags := s.logFlag
+	if !slices.ContainsFunc(idx, func(li int32) bool { return flags[li]&flagRetry != 0 }) {
+		return nil
+	}
+	var out []logRetry
+	for k, li := range idx {
+		if !rs.isRetryLine(li) {
+			continue
+		}
+		l := &s.a.Logs[li]
+		lr := logRetry{attempt: -1, r: model.Retry{
+			SpanID: s.ids[i], SpanIndex: int(i), Source: model.RetryFromLogs, Count: 1,
+			Message: l.Message, End: l.Entry.Time, LogTime: l.Entry.Time,
+		}}
+		prev := int64(math.MinInt64)
+		if k > 0 {
+			prev = s.logT[idx[k-1]]
+		}
+		if c := rs.announced(i, prev, s.logT[li]); c >= 0 {
+			if rs.matched == nil {
+				rs.matched = map[int32]bool{}
+			}
+			rs.matched[c] = true
+			sp := &s.t.Spans[c]
+			lr.attempt = c
+			lr.r.Source = model.RetryFromBoth
+			lr.r.Cost = dur(s.start[c], s.end[c])
+			lr.r.Start, lr.r.End = sp.Start, sp.Start.Add(lr.r.Cost)
+			lr.r.Attempts = []string{s.ids[c]}
+		} else {
+			switch {
+			case l.HasStated:
+				lr.r.Cost, lr.costFrom = l.Stated, "stated"
+			case k > 0:
+				lr.r.Cost, lr.costFrom = l.GapBefore, "previous"
+			case s.start[i] < s.logT[li]:
+				lr.r.Cost, lr.costFrom = dur(s.start[i], s.logT[li]), "start"
+			default:
+				lr.costFrom = "none"
+			}
+			lr.r.Start = lr.r.End.Add(-lr.r.Cost)
+		}
+		rs.outcome(&lr, idx[k+1:])
+		out = append(out, lr)
+	}
+	// The span's error status fails its last retry when the logs left it
+	// unknown; earlier retries keep their own outcome.
+	if n := len(out); n > 0 && out[n-1].r.Outcome == model.OutcomeUnknown && s.failedSpan(i) {
+		out[n-1].r.Outcome, out[n-1].reason = model.OutcomeFailed, "status"
 	}
 	return out
 }
 
-// retryGroup records one run of sequential attempts when it is a retry
-// group: two or more attempts, one failing before a later one.
-func (s *state) retryGroup(i int32, run []int32, out []model.Retry) []model.Retry {
-	if len(run) < 2 {
-		return out
+// announced returns the failed attempt a retry line of span i at lt
+// announces: a direct child with an error status that ended at or before
+// the line (within logTolerance: span and log clocks round differently)
+// and after the span's previous entry at prev, not already matched to an
+// earlier line; the latest-ending one when several qualify. -1 when none.
+func (rs *retrySearch) announced(i int32, prev, lt int64) int32 {
+	s := rs.s
+	lo, hi := int(s.childOff[i]), int(s.childOff[i+1])
+	limit := lt + int64(logTolerance)
+	p, _ := slices.BinarySearch(s.kStart[lo:hi], limit+1) // children starting by limit
+	best := int32(-1)
+	for k := lo + p - 1; k >= lo; k-- {
+		if s.kMaxEnd[k] <= prev {
+			break // no earlier child ends after the previous entry
+		}
+		c := s.childIdx[k]
+		if e := s.kEnd[k]; e > prev && e <= limit && s.failedSpan(c) && !rs.matched[c] {
+			if best < 0 || e > s.end[best] {
+				best = c
+			}
+		}
 	}
-	isErr := func(c int32) bool { return s.t.Spans[c].StatusCode == model.StatusError }
-	if !slices.ContainsFunc(run[:len(run)-1], isErr) {
-		return out
+	return best
+}
+
+// outcome works out how the retry of lr ended: its matched attempt's group
+// says it when a later attempt of the group follows the matched one; else
+// the next entry that is not itself a retry (rest are the entries after
+// the line): a give-up line or an error → failed, info or below →
+// succeeded, a warning → unknown (quoted), none → unknown.
+func (rs *retrySearch) outcome(lr *logRetry, rest []int32) {
+	s := rs.s
+	if lr.attempt >= 0 {
+		if gp, ok := rs.groupOf[lr.attempt]; ok && gp[1] < len(rs.groups[gp[0]].run)-1 {
+			g := &rs.groups[gp[0]]
+			lr.r.Outcome, lr.reason = model.OutcomeSucceeded, "group"
+			if g.failed {
+				lr.r.Outcome = model.OutcomeFailed
+			}
+			return
+		}
 	}
+	for _, li := range rest {
+		if rs.isRetryLine(li) {
+			continue
+		}
+		l := &s.a.Logs[li]
+		lr.quote = l.Message
+		switch {
+		case rs.giveUp(l.Message):
+			lr.r.Outcome, lr.reason = model.OutcomeFailed, "giveup"
+		case s.logFlag[li]&sevMask == sevError:
+			lr.r.Outcome, lr.reason = model.OutcomeFailed, "error"
+		case s.logFlag[li]&sevMask == sevWarn:
+			lr.r.Outcome, lr.reason = model.OutcomeUnknown, "warn"
+		default:
+			lr.r.Outcome, lr.reason = model.OutcomeSucceeded, "info"
+		}
+		return
+	}
+	lr.r.Outcome, lr.reason = model.OutcomeUnknown, "nothing"
+}
+
+// groupRetry records the retries of one attempt group that no log line
+// announced: the failed attempts a later attempt follows, less those
+// matched to a line.
+func (rs *retrySearch) groupRetry(i int32, g *attemptGroup, out []model.Retry) []model.Retry {
+	s := rs.s
 	r := model.Retry{
 		SpanID:    s.ids[i],
 		SpanIndex: int(i),
 		Source:    model.RetryFromSpans,
 		Outcome:   model.OutcomeSucceeded,
-		Message:   s.label(run[0]),
+		Message:   s.label(g.run[0]),
 	}
-	if isErr(run[len(run)-1]) {
+	if g.failed {
 		r.Outcome = model.OutcomeFailed
 	}
-	for _, c := range run {
-		if !isErr(c) {
+	announced := 0
+	for _, c := range g.retried {
+		if rs.matched[c] {
+			announced++
 			continue
 		}
-		if r.Count == 0 || s.t.Spans[c].Start.Before(r.Start) {
-			r.Start = s.t.Spans[c].Start
+		sp := &s.t.Spans[c]
+		end := sp.Start.Add(dur(s.start[c], s.end[c]))
+		if r.Count == 0 || sp.Start.Before(r.Start) {
+			r.Start = sp.Start
 		}
-		if end := s.t.Spans[c].Start.Add(dur(s.start[c], s.end[c])); r.Count == 0 || end.After(r.End) {
+		if r.Count == 0 || end.After(r.End) {
 			r.End = end
 		}
 		r.Count++
 		r.Cost += dur(s.start[c], s.end[c])
 		r.Attempts = append(r.Attempts, s.ids[c])
 	}
-	r.Sentence = spanRetrySentence(&r, len(run))
+	if r.Count == 0 {
+		return out // every retry of the group was announced by its line
+	}
+	r.Sentence = spanRetrySentence(&r, len(g.run), announced)
 	return append(out, r)
 }
 
 // logRetrySentence writes the warning for a retry announced by a log line.
-func logRetrySentence(r *model.Retry, costFrom, reason string) string {
+func (s *state) logRetrySentence(lr *logRetry) string {
+	r := &lr.r
 	w := &writer{b: make([]byte, 0, 160)}
-	w.str("retried after ").quote(r.Message).str(": the failed attempt took ").ms(r.Cost)
-	switch costFrom {
+	w.str("retried after ").quote(r.Message).str(": the failed attempt")
+	if lr.attempt >= 0 {
+		w.str(", ").str(s.label(lr.attempt)).str(" (its span has an error status),")
+	}
+	w.str(" took ").ms(r.Cost)
+	switch lr.costFrom {
 	case "stated":
 		w.str(" (stated by the line)")
 	case "previous":
@@ -244,36 +411,39 @@ func logRetrySentence(r *model.Retry, costFrom, reason string) string {
 		w.str(", and the retry succeeded")
 	case model.OutcomeFailed:
 		w.str(", and the retry failed")
-		if reason == "status" {
+		switch lr.reason {
+		case "group":
+			w.str(" (the last attempt failed too)")
+		case "status":
 			w.str(" (the span ended with an error status)")
-		} else {
-			w.str(" (an error was logged after the last retry)")
+		case "giveup":
+			w.str(" (the next line gives up: ").quote(lr.quote).str(")")
+		default:
+			w.str(" (an error was logged after it: ").quote(lr.quote).str(")")
 		}
 	default:
-		w.str("; no later log line of the span tells whether the retry worked")
+		if lr.reason == "warn" {
+			w.str("; whether the retry worked is unknown: the next line is a warning, ").quote(lr.quote)
+		} else {
+			w.str("; no later log line of the span tells whether the retry worked")
+		}
 	}
 	return w.String()
 }
 
-// spanRetrySentence writes the warning for a group of repeated spans.
-func spanRetrySentence(r *model.Retry, attempts int) string {
+// spanRetrySentence writes the warning for the retries of an attempt group
+// that no log line announced.
+func spanRetrySentence(r *model.Retry, attempts, announced int) string {
 	w := &writer{b: make([]byte, 0, 160)}
 	w.str(r.Message).str(" was attempted ").int(attempts).str(" times: ")
-	w.str(plural(r.Count, "failed attempt", "failed attempts")).str(" took ").ms(r.Cost)
+	w.str(plural(r.Count, "failed attempt was", "failed attempts were")).str(" tried again, taking ").ms(r.Cost)
+	if announced > 0 {
+		w.str(" (").str(agree(announced, "1 more retry is", "%d more retries are")).str(" announced by log lines)")
+	}
 	if r.Outcome == model.OutcomeFailed {
 		w.str(", and the last attempt failed too")
 	} else {
 		w.str(", and the last attempt succeeded")
 	}
 	return w.String()
-}
-
-// boolBuf returns a cleared scratch slice of n bools.
-func (s *state) boolBuf(n int) []bool {
-	if cap(s.bools) < n {
-		s.bools = make([]bool, n)
-	}
-	b := s.bools[:n]
-	clear(b)
-	return b
 }

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"testing"
@@ -56,24 +57,135 @@ func TestRetries(t *testing.T) {
 				message: "Attempt 1 failed: connection refused"}},
 		},
 		{
-			name:  "an error after the last retry: failed",
+			name:  "the next line is an error: failed, quoting it",
+			spans: []sp{worker},
+			logs: []model.LogEntry{jl("f0", 0, "start"), jl("f0", 100, "retrying", "duration_ms", "50"),
+				jl("f0", 200, "connection refused", "level", "error"), jl("f0", 300, "fine for now")},
+			want: []retryWant{{span: "f0", source: model.RetryFromLogs, count: 1, cost: 50, outcome: model.OutcomeFailed, message: "retrying",
+				sentence: `retried after "retrying": the failed attempt took 50 ms (stated by the line), and the retry failed (an error was logged after it: "connection refused")`}},
+		},
+		{
+			name:  "the next entry decides, not a later error",
 			spans: []sp{worker},
 			logs: []model.LogEntry{jl("f0", 0, "start"), jl("f0", 100, "retrying", "duration_ms", "50"),
 				jl("f0", 200, "fine for now"), jl("f0", 300, "gave up", "level", "error")},
-			want: []retryWant{{span: "f0", source: model.RetryFromLogs, count: 1, cost: 50, outcome: model.OutcomeFailed, message: "retrying",
-				sentence: `retried after "retrying": the failed attempt took 50 ms (stated by the line), and the retry failed (an error was logged after the last retry)`}},
+			want: []retryWant{{span: "f0", source: model.RetryFromLogs, count: 1, cost: 50, outcome: model.OutcomeSucceeded, message: "retrying"}},
 		},
 		{
-			name:  "an error status on the span: failed",
+			name:  "an error status on the span: the last retry, when the logs leave it unknown, failed",
+			spans: []sp{failed},
+			logs: []model.LogEntry{jl("f0", 0, "start"), jl("f0", 100, "retrying"), jl("f0", 200, "ok"),
+				jl("f0", 300, "retrying"), jl("f0", 400, "still slow", "level", "warn"), jl("f0", 500, "retrying")},
+			want: []retryWant{
+				{span: "f0", source: model.RetryFromLogs, count: 1, cost: 100, outcome: model.OutcomeSucceeded, message: "retrying"},
+				{span: "f0", source: model.RetryFromLogs, count: 1, cost: 100, outcome: model.OutcomeUnknown, message: "retrying"},
+				{span: "f0", source: model.RetryFromLogs, count: 1, cost: 100, outcome: model.OutcomeFailed, message: "retrying",
+					sentence: `retried after "retrying": the failed attempt took 100 ms (since the previous log line), and the retry failed (the span ended with an error status)`},
+			},
+		},
+		{
+			name:  "an error status on the span leaves a known last retry alone",
 			spans: []sp{failed},
 			logs:  []model.LogEntry{jl("f0", 0, "start"), jl("f0", 100, "retrying"), jl("f0", 200, "ok")},
-			want:  []retryWant{{span: "f0", source: model.RetryFromLogs, count: 1, cost: 100, outcome: model.OutcomeFailed, message: "retrying"}},
+			want:  []retryWant{{span: "f0", source: model.RetryFromLogs, count: 1, cost: 100, outcome: model.OutcomeSucceeded, message: "retrying"}},
 		},
 		{
-			name:  "only warnings after it: unknown",
+			name:  "a warning after a retry: unknown, quoting it",
 			spans: []sp{worker},
-			logs:  []model.LogEntry{jl("f0", 0, "retrying"), jl("f0", 100, "slow", "level", "warn")},
-			want:  []retryWant{{span: "f0", source: model.RetryFromLogs, count: 1, cost: 0, outcome: model.OutcomeUnknown, message: "retrying"}},
+			logs:  []model.LogEntry{jl("f0", 0, "retrying"), jl("f0", 100, "upstream slow, p99 above budget", "level", "warn")},
+			want: []retryWant{{span: "f0", source: model.RetryFromLogs, count: 1, cost: 0, outcome: model.OutcomeUnknown, message: "retrying",
+				sentence: `retried after "retrying": the failed attempt took 0 ms (nothing logged before it to measure from); whether the retry worked is unknown: the next line is a warning, "upstream slow, p99 above budget"`}},
+		},
+		{
+			name:  "giving up, not retrying: no retry, and the retry before it failed",
+			spans: []sp{worker},
+			logs: []model.LogEntry{jl("f0", 0, "start"), jl("f0", 100, "Attempt 1 failed: timeout, retrying", "level", "warn"),
+				jl("f0", 300, "Attempt 2 failed: timeout; giving up, not retrying", "level", "warn"), jl("f0", 400, "request done")},
+			want: []retryWant{{span: "f0", source: model.RetryFromLogs, count: 1, cost: 100, outcome: model.OutcomeFailed,
+				message:  "Attempt 1 failed: timeout, retrying",
+				sentence: `retried after "Attempt 1 failed: timeout, retrying": the failed attempt took 100 ms (since the previous log line), and the retry failed (the next line gives up: "Attempt 2 failed: timeout; giving up, not retrying")`}},
+		},
+		{
+			name:  "a give-up line alone is not a retry",
+			spans: []sp{worker},
+			logs:  []model.LogEntry{jl("f0", 0, "start"), jl("f0", 100, "retries exhausted (3), will not retry", "level", "error")},
+			want:  nil,
+		},
+		{
+			name:  "a custom give-up pattern",
+			spans: []sp{worker},
+			logs: []model.LogEntry{jl("f0", 0, "start"), jl("f0", 100, "retrying"), jl("f0", 200, "retrying: circuit open, abandoning"),
+				jl("f0", 300, "ok")},
+			opts: Options{GiveUpPattern: regexp.MustCompile(`(?i)abandoning`)},
+			want: []retryWant{{span: "f0", source: model.RetryFromLogs, count: 1, cost: 100, outcome: model.OutcomeFailed, message: "retrying"}},
+		},
+		{
+			name: "a log retry and its failed span: one retry, costing the span's duration",
+			spans: []sp{worker,
+				{id: "c1", parent: "f0", svc: "worker", op: "SELECT orders", start: 120, end: 420, status: model.StatusError},
+				{id: "c2", parent: "f0", svc: "worker", op: "SELECT orders", start: 450, end: 500},
+			},
+			logs: []model.LogEntry{jl("f0", 100, "loading orders"), jl("f0", 430, "query timed out, retrying", "level", "warn"),
+				jl("f0", 510, "orders loaded")},
+			want: []retryWant{{span: "f0", source: model.RetryFromBoth, count: 1, cost: 300, outcome: model.OutcomeSucceeded,
+				message: "query timed out, retrying", attempts: []string{"c1"},
+				sentence: `retried after "query timed out, retrying": the failed attempt, worker SELECT orders (its span has an error status), took 300 ms, and the retry succeeded`}},
+		},
+		{
+			name: "a log retry whose failed span has no later attempt",
+			spans: []sp{worker,
+				{id: "c1", parent: "f0", svc: "db", op: "query", start: 120, end: 420, status: model.StatusError},
+			},
+			logs: []model.LogEntry{jl("f0", 100, "loading"), jl("f0", 420, "will retry in 1s", "duration_ms", "250"),
+				jl("f0", 900, "loaded")},
+			want: []retryWant{{span: "f0", source: model.RetryFromBoth, count: 1, cost: 300, outcome: model.OutcomeSucceeded,
+				message: "will retry in 1s", attempts: []string{"c1"}}},
+		},
+		{
+			name: "a failed span that ended before the previous entry is not the one announced",
+			spans: []sp{worker,
+				{id: "c1", parent: "f0", svc: "db", op: "query", start: 120, end: 200, status: model.StatusError},
+			},
+			logs: []model.LogEntry{jl("f0", 100, "loading"), jl("f0", 250, "cache miss"), jl("f0", 420, "will retry in 1s"),
+				jl("f0", 900, "loaded")},
+			want: []retryWant{{span: "f0", source: model.RetryFromLogs, count: 1, cost: 170, outcome: model.OutcomeSucceeded,
+				message: "will retry in 1s"}},
+		},
+		{
+			name: "every attempt failed, each announced: 2 retries of 3 attempts, failed",
+			spans: []sp{{id: "f0", svc: "data-aggregator-b", op: "GET /data/aggregator-b", start: 0, end: 800, status: model.StatusError},
+				{id: "c1", parent: "f0", svc: "data-aggregator-b", op: "metric-db-b.query", start: 50, end: 250, status: model.StatusError},
+				{id: "c2", parent: "f0", svc: "data-aggregator-b", op: "metric-db-b.query", start: 260, end: 460, status: model.StatusError},
+				{id: "c3", parent: "f0", svc: "data-aggregator-b", op: "metric-db-b.query", start: 480, end: 680, status: model.StatusError},
+			},
+			logs: []model.LogEntry{jl("f0", 0, "Received request for aggregated metrics"), jl("f0", 50, "Querying prometheus"),
+				jl("f0", 250, "Prometheus query timed out after 200ms, retrying", "level", "WARN", "duration_ms", "200"),
+				jl("f0", 460, "Prometheus query timed out after 200ms, retrying", "level", "WARN", "duration_ms", "200"),
+				jl("f0", 680, "Prometheus query failed after 3 attempts, giving up", "level", "ERROR", "duration_ms", "200")},
+			want: []retryWant{
+				{span: "f0", source: model.RetryFromBoth, count: 1, cost: 200, outcome: model.OutcomeFailed,
+					message: "Prometheus query timed out after 200ms, retrying", attempts: []string{"c1"},
+					sentence: `retried after "Prometheus query timed out after 200ms, retrying": the failed attempt, data-aggregator-b metric-db-b.query (its span has an error status), took 200 ms, and the retry failed (the last attempt failed too)`},
+				{span: "f0", source: model.RetryFromBoth, count: 1, cost: 200, outcome: model.OutcomeFailed,
+					message: "Prometheus query timed out after 200ms, retrying", attempts: []string{"c2"}},
+			},
+		},
+		{
+			name: "three failed attempts, one announced: the other two from spans",
+			spans: []sp{worker,
+				{id: "c1", parent: "f0", svc: "pay", op: "POST /charge", start: 100, end: 200, status: model.StatusError},
+				{id: "c2", parent: "f0", svc: "pay", op: "POST /charge", start: 250, end: 300, status: model.StatusError},
+				{id: "c3", parent: "f0", svc: "pay", op: "POST /charge", start: 300, end: 400, status: model.StatusError},
+				{id: "c4", parent: "f0", svc: "pay", op: "POST /charge", start: 400, end: 450},
+			},
+			logs: []model.LogEntry{jl("f0", 50, "charging"), jl("f0", 300, "charge failed (503), retrying", "level", "warn"), jl("f0", 460, "charged")},
+			want: []retryWant{
+				{span: "f0", source: model.RetryFromSpans, count: 2, cost: 200, outcome: model.OutcomeSucceeded,
+					message: "pay POST /charge", attempts: []string{"c1", "c3"},
+					sentence: "pay POST /charge was attempted 4 times: 2 failed attempts were tried again, taking 200 ms (1 more retry is announced by log lines), and the last attempt succeeded"},
+				{span: "f0", source: model.RetryFromBoth, count: 1, cost: 50, outcome: model.OutcomeSucceeded,
+					message: "charge failed (503), retrying", attempts: []string{"c2"}},
+			},
 		},
 		{
 			name:  "announcing an attempt is not a retry",
@@ -112,17 +224,45 @@ func TestRetries(t *testing.T) {
 			},
 			want: []retryWant{{span: "f0", source: model.RetryFromSpans, count: 2, cost: 250, outcome: model.OutcomeSucceeded,
 				message: "pay POST /charge", attempts: []string{"c1", "c2"},
-				sentence: "pay POST /charge was attempted 3 times: 2 failed attempts took 250 ms, and the last attempt succeeded"}},
+				sentence: "pay POST /charge was attempted 3 times: 2 failed attempts were tried again, taking 250 ms, and the last attempt succeeded"}},
 		},
 		{
-			name: "spans only: every attempt failed",
+			name: "spans only: three failed attempts then a success",
+			spans: []sp{worker,
+				{id: "c1", parent: "f0", svc: "pay", op: "POST /charge", start: 100, end: 200, status: model.StatusError},
+				{id: "c2", parent: "f0", svc: "pay", op: "POST /charge", start: 200, end: 300, status: model.StatusError,
+					attrs: []model.KeyValue{{Key: "http.request.resend_count", Value: int64(1)}}},
+				{id: "c3", parent: "f0", svc: "pay", op: "POST /charge", start: 300, end: 400, status: model.StatusError,
+					attrs: []model.KeyValue{{Key: "http.request.resend_count", Value: int64(2)}}},
+				{id: "c4", parent: "f0", svc: "pay", op: "POST /charge", start: 400, end: 450,
+					attrs: []model.KeyValue{{Key: "http.request.resend_count", Value: int64(3)}}},
+			},
+			want: []retryWant{{span: "f0", source: model.RetryFromSpans, count: 3, cost: 300, outcome: model.OutcomeSucceeded,
+				message: "pay POST /charge", attempts: []string{"c1", "c2", "c3"}}},
+		},
+		{
+			name: "spans only: three attempts all failed",
 			spans: []sp{worker,
 				{id: "c1", parent: "f0", svc: "pay", op: "POST /charge", start: 100, end: 200, status: model.StatusError},
 				{id: "c2", parent: "f0", svc: "pay", op: "POST /charge", start: 300, end: 350, status: model.StatusError},
+				{id: "c3", parent: "f0", svc: "pay", op: "POST /charge", start: 400, end: 470, status: model.StatusError},
 			},
 			want: []retryWant{{span: "f0", source: model.RetryFromSpans, count: 2, cost: 150, outcome: model.OutcomeFailed,
 				message: "pay POST /charge", attempts: []string{"c1", "c2"},
-				sentence: "pay POST /charge was attempted 2 times: 2 failed attempts took 150 ms, and the last attempt failed too"}},
+				sentence: "pay POST /charge was attempted 3 times: 2 failed attempts were tried again, taking 150 ms, and the last attempt failed too"}},
+		},
+		{
+			name:  "spans only: ten lookups of ten keys, three retried once",
+			spans: tenLookups(),
+			want: []retryWant{
+				{span: "f0", source: model.RetryFromSpans, count: 1, cost: 30, outcome: model.OutcomeSucceeded,
+					message: "cache GET", attempts: []string{"a2"},
+					sentence: "cache GET was attempted 2 times: 1 failed attempt was tried again, taking 30 ms, and the last attempt succeeded"},
+				{span: "f0", source: model.RetryFromSpans, count: 1, cost: 30, outcome: model.OutcomeSucceeded,
+					message: "cache GET", attempts: []string{"a5"}},
+				{span: "f0", source: model.RetryFromSpans, count: 1, cost: 30, outcome: model.OutcomeSucceeded,
+					message: "cache GET", attempts: []string{"a8"}},
+			},
 		},
 		{
 			name: "spans only: overlapping siblings are a fan-out, not retries",
@@ -158,7 +298,7 @@ func TestRetries(t *testing.T) {
 					r.Outcome != w.outcome || r.Message != w.message || !slices.Equal(r.Attempts, attempts) {
 					t.Errorf("retry %d = %+v;\nwant %+v", k, r, w)
 				}
-				if r.End.Sub(r.Start) != r.Cost && r.Source == model.RetryFromLogs {
+				if r.End.Sub(r.Start) != r.Cost && r.Source != model.RetryFromSpans {
 					t.Errorf("retry %d: region %v..%v does not span its cost %v", k, r.Start, r.End, r.Cost)
 				}
 				if w.sentence != "" && r.Sentence != w.sentence {
@@ -169,13 +309,48 @@ func TestRetries(t *testing.T) {
 				}
 				perSpan[r.SpanIndex] += r.Count
 			}
+			counted := map[string]bool{}
+			for _, r := range a.Retries {
+				for _, id := range r.Attempts {
+					if counted[id] {
+						t.Errorf("attempt %s counted twice", id)
+					}
+					counted[id] = true
+				}
+			}
 			for i, f := range a.Figures {
 				if f.Retries != perSpan[i] {
 					t.Errorf("span %d counts %d retries, want %d", i, f.Retries, perSpan[i])
 				}
+				if id := a.Trace.Spans[i].SpanID; f.FailedAttempt != counted[pad16(id)] {
+					t.Errorf("span %s: FailedAttempt = %v, but the retries' attempts say %v", id, f.FailedAttempt, counted[pad16(id)])
+				}
 			}
 		})
 	}
+}
+
+// tenLookups is a worker looking up ten keys one after another; the
+// lookups of keys 2, 5 and 8 fail and are retried at once, the retry sent to
+// another replica with a resend counter and its own timing attribute.
+func tenLookups() []sp {
+	spans := []sp{{id: "f0", svc: "worker", op: "job", start: 0, end: 1000}}
+	t := 10.0
+	for k := range 10 {
+		attrs := []model.KeyValue{{Key: "db.system", Value: "redis"}, {Key: "db.key", Value: fmt.Sprintf("user:%d", k)},
+			{Key: "server.address", Value: "redis-0"}, {Key: "db.response_time_ms", Value: 30.0}}
+		if k%3 == 2 {
+			spans = append(spans, sp{id: fmt.Sprintf("a%d", k), parent: "f0", svc: "cache", op: "GET", start: t, end: t + 30,
+				status: model.StatusError, attrs: attrs})
+			t += 30
+			attrs = []model.KeyValue{{Key: "db.system", Value: "redis"}, {Key: "db.key", Value: fmt.Sprintf("user:%d", k)},
+				{Key: "server.address", Value: "redis-1"}, {Key: "db.response_time_ms", Value: 20.0},
+				{Key: "http.request.resend_count", Value: int64(1)}}
+		}
+		spans = append(spans, sp{id: fmt.Sprintf("b%d", k), parent: "f0", svc: "cache", op: "GET", start: t, end: t + 20, attrs: attrs})
+		t += 20
+	}
+	return spans
 }
 
 // TestRetryMatcher checks the hand-written matcher against the regexp it
@@ -231,7 +406,7 @@ func TestTopFinding(t *testing.T) {
 		{name: "no gap: a retry group of spans", spans: []sp{worker,
 			{id: "c1", parent: "f0", svc: "pay", op: "POST", start: 10, end: 20, status: model.StatusError},
 			{id: "c2", parent: "f0", svc: "pay", op: "POST", start: 30, end: 40}},
-			want: "pay POST was attempted 2 times: 1 failed attempt took 10 ms, and the last attempt succeeded"},
+			want: "pay POST was attempted 2 times: 1 failed attempt was tried again, taking 10 ms, and the last attempt succeeded"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,6 +19,9 @@ type RetrySource string
 const (
 	RetryFromLogs  RetrySource = "logs"
 	RetryFromSpans RetrySource = "spans"
+	// RetryFromBoth is a log line announcing a retry matched to the failed
+	// attempt's span: one retry, shown by both.
+	RetryFromBoth RetrySource = "both"
 )
 
 // Log is a log entry after extraction and the join: its normalised ids, the
@@ -84,32 +87,76 @@ type Gap struct {
 // Duration is the gap's length.
 func (g *Gap) Duration() time.Duration { return g.End.Sub(g.Start) }
 
-// Retry is one retry group: from one log line announcing a failed attempt,
-// or from failed sibling spans repeated under one parent.
+// Retry is one retry, or one group of retries: from one log line
+// announcing a failed attempt (Source logs, or both when the failed
+// attempt's span is matched to the line), or from the failed attempts of
+// one attempt group of sibling spans that no log line announced (spans).
+// Each failed attempt is counted once, in exactly one Retry.
 type Retry struct {
-	SpanID    string // the span the retry happened in (logs) or the parent (spans)
+	SpanID    string // the span the retry happened in (logs, both) or the attempts' parent (spans)
 	SpanIndex int
 	Source    RetrySource
 	Count     int
 	Cost      time.Duration
 	Outcome   Outcome
 	Message   string // the announcing line's message, or the repeated operation
-	// Start and End bound the retry's region: [line time − cost, line time]
-	// for logs; the failed attempts' extent for spans.
+	// Start and End bound the retry's region: the failed attempts' extent
+	// when spans show them (both, spans); else [line time − cost, line time].
+	Start time.Time
+	End   time.Time
+	// LogTime is the announcing line's time (zero for the spans source).
+	LogTime time.Time
+	// Attempts are the span ids of the failed attempts counted by this
+	// Retry (both: the matched span; spans: every counted one; logs: none).
+	// Together over a.Retries they are exactly the spans whose
+	// SpanFigures.FailedAttempt is true.
+	Attempts []string
+	Sentence string
+}
+
+// Finding kinds of the findings table.
+const (
+	FindingPool  = "pool"  // calls that ran through a bounded pool
+	FindingQueue = "queue" // a message's time between its producer and its consumer
+)
+
+// Finding is a finding that is neither a gap nor a retry (docs/analysis.md,
+// "Messaging and bounded concurrency"), on the span it concerns.
+type Finding struct {
+	Kind      string // FindingPool or FindingQueue
+	SpanID    string // the parent of the pooled calls; the consumer of a message
+	SpanIndex int
+	// Calls is the number of pooled calls and Concurrency the most that ran
+	// at once (pool); Service and Operation name the calls (pool) or the
+	// producer (queue).
+	Calls       int
+	Concurrency int
+	Service     string
+	Operation   string
+	// Duration is the time from the first call's start to the last call's
+	// end (pool), or the queue time (queue). Longest is the longest call.
+	Duration time.Duration
+	Longest  time.Duration
 	Start    time.Time
 	End      time.Time
-	Attempts []string // span ids of the failed attempts (spans source)
 	Sentence string
 }
 
 // SpanFigures are the per-span results, parallel to Trace.Spans.
 type SpanFigures struct {
-	SelfTime       time.Duration
-	Wait           time.Duration
-	Unaccounted    time.Duration
-	Network        time.Duration // CLIENT spans with a single SERVER child of another service
-	HasNetwork     bool
-	Retries        int
+	SelfTime    time.Duration
+	Wait        time.Duration
+	Unaccounted time.Duration
+	Network     time.Duration // CLIENT spans with a single SERVER child of another service
+	HasNetwork  bool
+	Retries     int
+	// FailedAttempt is true for a span that is a failed attempt counted as a
+	// retry (in some Retry's Attempts): the breakdown's "failed attempt".
+	FailedAttempt bool
+	// Queue is a CONSUMER's time between its producer's end and its own
+	// start, when HasQueue (its parent or a linked span is a PRODUCER).
+	Queue          time.Duration
+	HasQueue       bool
 	LogCount       int
 	OnCriticalPath bool
 	// Warnings are the sentences shown on the span, in a stable order.
@@ -134,6 +181,8 @@ type Analysis struct {
 	Logs    []Log         // entries of this trace, time-ordered (ties: input order)
 	Gaps    []Gap         // ordered by span start, span id, gap start
 	Retries []Retry       // ordered by span start, span id, region start
+	// Findings are pool and queue findings, ordered by span start, span id.
+	Findings []Finding
 
 	CriticalPath []string // span ids, root first
 
