@@ -98,11 +98,11 @@ type retrySearch struct {
 
 // logRetry is one announcing line of a span while its outcome is worked out.
 type logRetry struct {
-	r       model.Retry
-	attempt  int32 // the matched failed attempt, or -1
+	r        model.Retry
+	attempt  int32  // the matched failed attempt, or -1
 	costFrom string // where the cost was read when no attempt matched
 	reason   string // what decided the outcome
-	quote   string // the line that decided (or left unknown) the outcome
+	quote    string // the line that decided (or left unknown) the outcome
 }
 
 // span finds the retries of span i: its log retries, then the failed
