@@ -32,6 +32,7 @@ type attributor struct {
 	normTo     []byte
 	scratch    []int32
 	overlapBuf []int32
+	own        []byte // the parent's normalised service and operation, end to end
 }
 
 type nameGroup struct {
@@ -238,11 +239,21 @@ func (at *attributor) named(from, to int32) []int32 {
 }
 
 // group groups the span's children by their normalised names. Groups and
-// their kid lists are reused from span to span.
+// their kid lists are reused from span to span. A name the parent shares
+// (its own service or operation) names nothing: "Calling checkout-service"
+// in checkout-service's own lines would otherwise name every child of
+// checkout-service, so such children are named by their operation alone.
 func (at *attributor) group() {
 	at.grouped = true
 	s := at.s
 	kids := s.children(at.span)
+	parent := &s.t.Spans[at.span]
+	at.own = appendNormalized(at.own[:0], parent.ServiceName)
+	ownSvc := len(at.own)
+	at.own = appendNormalized(at.own, stripHTTPMethod(parent.Name))
+	shared := func(name []byte) bool {
+		return bytes.Equal(name, at.own[:ownSvc]) || bytes.Equal(name, at.own[ownSvc:])
+	}
 	var pos map[string]int
 	if len(kids) > 8 { // beyond a handful, a map beats a linear search
 		pos = make(map[string]int, len(kids))
@@ -254,7 +265,7 @@ func (at *attributor) group() {
 			lo := len(at.names)
 			at.names = appendNormalized(at.names, raw)
 			name := at.names[lo:]
-			if len(name) < minNameLen {
+			if len(name) < minNameLen || shared(name) {
 				at.names = at.names[:lo]
 				continue
 			}

@@ -1,6 +1,8 @@
 package correlate
 
 import (
+	"slices"
+
 	"github.com/tracegap/correlator/pkg/model"
 )
 
@@ -82,20 +84,37 @@ func (s *state) gapSummary(g *model.Gap) string {
 		w.str(" while no child span ran; all of it is unaccounted")
 	} else {
 		// Name callees by service, or by operation when they are the
-		// caller's own service (a database client span, say).
-		var names []string
+		// caller's own service (a database client span, say); callees that
+		// cover none of the wait are left out when another covers some.
+		type named struct {
+			name string
+			n    int
+		}
+		var names []named
+		overlapping := 0
+		anyOverlap := slices.ContainsFunc(g.Callees, func(c model.SpanOverlap) bool { return c.Overlap > 0 })
 		for _, c := range g.Callees {
+			if anyOverlap && c.Overlap <= 0 {
+				continue
+			}
+			if c.Overlap > 0 {
+				overlapping++
+			}
 			n := c.ServiceName
 			if n == sp.ServiceName || n == "" {
 				n = c.Operation
 			}
-			if len(names) == 0 || names[len(names)-1] != n {
-				names = append(names, n)
+			if k := slices.IndexFunc(names, func(x named) bool { return x.name == n }); k >= 0 {
+				names[k].n++
+			} else {
+				names = append(names, named{name: n, n: 1})
 			}
 		}
-		callee := names[0]
+		callee := names[0].name
 		w.str(" for ")
+		spans := 0
 		for k, n := range names {
+			spans += n.n
 			if k == maxListed {
 				w.str(" and ").int(len(names) - maxListed).str(" more")
 				break
@@ -103,9 +122,12 @@ func (s *state) gapSummary(g *model.Gap) string {
 			if k > 0 {
 				w.str(pick(k == len(names)-1, " and ", ", "))
 			}
-			w.str(n)
+			if n.n > 1 {
+				w.int(n.n).str(" calls to ")
+			}
+			w.str(n.name)
 		}
-		one := len(g.Callees) == 1
+		one := spans == 1
 		switch {
 		case g.InCallees == 0:
 			w.str(pick(one, ", whose span covers none of it", ", whose spans cover none of it"))
@@ -117,13 +139,13 @@ func (s *state) gapSummary(g *model.Gap) string {
 			if g.BeforeCallee > 0 || g.AfterCallee > 0 {
 				w.str(" (")
 				if g.BeforeCallee > 0 {
-					w.ms(g.BeforeCallee).str(" before ").str(pick(len(names) == 1, callee, "the first")).str(" started")
+					w.ms(g.BeforeCallee).str(" before ").str(pick(overlapping == 1, callee, "the first")).str(" started")
 				}
 				if g.AfterCallee > 0 {
 					if g.BeforeCallee > 0 {
 						w.str(", ")
 					}
-					w.ms(g.AfterCallee).str(pick(len(names) == 1, " after it ended", " after the last ended"))
+					w.ms(g.AfterCallee).str(pick(overlapping == 1, " after it ended", " after the last ended"))
 				}
 				w.str(")")
 			}

@@ -171,9 +171,49 @@ func TestGaps(t *testing.T) {
 			want: []gapWant{
 				{from: 0, to: 200, callees: []string{"c1"}, in: 50, un: 150, before: 100, after: 50, outside: -1},
 				{from: 200, to: 900, callees: []string{"c1", "c2"}, named: true, in: 200, un: 500, before: 100, after: 400, outside: -1,
-					sentence: `waited 700 ms between "billing requested" and "billing answered": 200 ms in billing POST /charge (0 ms) and ` +
-						`billing POST /charge (200 ms), 500 ms unaccounted (100 ms before it started, 400 ms after it ended)`},
+					sentence: `waited 700 ms between "billing requested" and "billing answered": 200 ms in billing POST /charge, ` +
+						`500 ms unaccounted (100 ms before it started, 400 ms after it ended)`},
 				{from: 900, to: 1000, un: 100, outside: -1},
+			},
+		},
+		{
+			name: "identical callees are named once, with their count and total",
+			kids: []sp{kid("c1", "email-gw", "POST /send", 100, 200), kid("c2", "email-gw", "POST /send", 200, 300),
+				kid("c3", "email-gw", "POST /send", 300, 400), kid("c4", "billing", "POST /charge", 400, 500),
+				kid("c5", "audit", "POST /log", 50, 100)},
+			logs: []model.LogEntry{jl("f0", 100, "sending receipts"), jl("f0", 600, "receipts sent"), jl("f0", 1000, "end")},
+			want: []gapWant{
+				{from: 0, to: 100, callees: []string{"c5"}, in: 50, un: 50, before: 50, outside: -1},
+				{from: 100, to: 600, callees: []string{"c1", "c2", "c3", "c4"}, in: 400, un: 100, after: 100, outside: -1,
+					sentence: `waited 500 ms between "sending receipts" and "receipts sent": 400 ms in 3 calls to email-gw POST /send (300 ms in all) ` +
+						`and billing POST /charge (100 ms), 100 ms unaccounted (100 ms after the last ended)`},
+				{from: 600, to: 1000, un: 400, outside: -1},
+			},
+		},
+		{
+			name: "several callees of one kind are never \"it\"",
+			kids: []sp{kid("c1", "email-gw", "POST /send", 200, 300), kid("c2", "email-gw", "POST /send", 300, 400)},
+			logs: []model.LogEntry{jl("f0", 100, "sending"), jl("f0", 600, "sent"), jl("f0", 1000, "end")},
+			want: []gapWant{
+				{from: 0, to: 100, un: 100, outside: -1},
+				{from: 100, to: 600, callees: []string{"c1", "c2"}, in: 200, un: 300, before: 100, after: 200, outside: -1,
+					sentence: `waited 500 ms between "sending" and "sent": 200 ms in 2 calls to email-gw POST /send, ` +
+						`300 ms unaccounted (100 ms before the first started, 200 ms after the last ended)`},
+				{from: 600, to: 1000, un: 400, outside: -1},
+			},
+		},
+		{
+			name:   "a name the parent shares names nothing: a child of its own service is named by its operation",
+			parent: &sp{id: "f0", svc: "checkout", op: "POST /checkout", start: 0, end: 1000, kind: model.KindServer},
+			kids: []sp{kid("c1", "checkout", "SELECT cart", 100, 300), kid("c2", "checkout", "reserve stock", 400, 700),
+				kid("c3", "payments", "POST /pay", 450, 650)},
+			logs: []model.LogEntry{jl("f0", 50, "checkout: loading cart"), jl("f0", 350, "checkout: cart loaded"),
+				jl("f0", 380, "checkout: reserve stock"), jl("f0", 750, "checkout: reserve stock done"), jl("f0", 1000, "end")},
+			want: []gapWant{
+				{from: 50, to: 350, callees: []string{"c1"}, in: 200, un: 100, before: 50, after: 50, outside: -1},
+				{from: 380, to: 750, callees: []string{"c2"}, named: true, in: 300, un: 70, before: 20, after: 50, outside: -1,
+					concurrent: []string{"c3"}},
+				{from: 750, to: 1000, un: 250, outside: -1},
 			},
 		},
 		{

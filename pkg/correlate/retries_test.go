@@ -399,6 +399,13 @@ func TestTopFinding(t *testing.T) {
 		{name: "nothing to report", spans: []sp{worker}, logs: []model.LogEntry{jl("f0", 0, "a"), jl("f0", 100, "b")},
 			want: `worker waited 100 ms between "a" and "b" while no child span ran; all of it is unaccounted`},
 		{name: "no logs, no finding", spans: []sp{worker}},
+		{name: "several calls to one callee: counted, never \"it\"", spans: []sp{
+			{id: "f0", svc: "worker", op: "job", start: 0, end: 650},
+			{id: "c1", parent: "f0", svc: "email-gw", op: "POST /send", start: 200, end: 300},
+			{id: "c2", parent: "f0", svc: "email-gw", op: "POST /send", start: 300, end: 400},
+			{id: "c3", parent: "f0", svc: "audit", op: "POST /log", start: 50, end: 100}},
+			logs: []model.LogEntry{jl("f0", 100, "sending"), jl("f0", 600, "sent"), jl("f0", 650, "end")},
+			want: "worker waited 500 ms for 2 calls to email-gw, whose spans cover 200 ms of it; 300 ms is unaccounted (100 ms before the first started, 200 ms after the last ended)"},
 		{name: "no gap: the costliest retry", spans: []sp{worker},
 			logs: []model.LogEntry{jl("f0", 0, "a"), jl("f0", 10, "retrying", "duration_ms", "5"), jl("f0", 20, "retrying", "duration_ms", "7"),
 				jl("f0", 30, "ok"), jl("f0", 100, "end")},

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -111,7 +112,7 @@ func gapSentence(w *writer, g *model.Gap, fromStart, toEnd bool, apartNote strin
 		w.ms(g.Unaccounted).str(" unaccounted (no child span ran during it)")
 	} else {
 		w.ms(g.InCallees).str(" in ")
-		writeSpanList(w, g.Callees, len(g.Callees) > 1)
+		writeCallees(w, g.Callees)
 		w.str(", ").ms(g.Unaccounted).str(" unaccounted")
 		if g.Unaccounted > 0 {
 			one := len(g.Callees) == 1
@@ -151,39 +152,91 @@ func gapSentence(w *writer, g *model.Gap, fromStart, toEnd bool, apartNote strin
 	}
 	if len(g.Concurrent) > 0 {
 		w.str("; ")
-		for k, c := range g.Concurrent {
+		conc := groupOverlaps(g.Concurrent, false)
+		for k, c := range conc {
 			if k == maxListed {
-				w.str(", and ").int(len(g.Concurrent) - maxListed).str(" more")
+				w.str(", and ").int(len(conc) - maxListed).str(" more")
 				break
 			}
 			if k > 0 {
 				w.str(", ")
 			}
-			w.str(spanLabel(c.ServiceName, c.Operation, c.SpanID))
+			c.name(w)
 			if k == 0 {
 				w.str(" ran concurrently for ")
 			} else {
 				w.str(" for ")
 			}
-			w.ms(c.Overlap)
+			w.ms(c.overlap)
+			if c.n > 1 {
+				w.str(" in all")
+			}
 		}
 	}
 	return w.String()
 }
 
-// writeSpanList names spans, with their overlaps when withOverlap.
-func writeSpanList(w *writer, spans []model.SpanOverlap, withOverlap bool) {
-	for k, c := range spans {
+// calleeGroup is one or more callees with the same service and operation,
+// which a sentence names once ("3 calls to email-gw POST /send").
+type calleeGroup struct {
+	label   string
+	n       int
+	overlap time.Duration // summed over the group
+}
+
+func (g *calleeGroup) name(w *writer) {
+	if g.n > 1 {
+		w.int(g.n).str(" calls to ")
+	}
+	w.str(g.label)
+}
+
+// groupOverlaps groups spans by service and operation, in first-seen
+// order. With dropEmpty, spans with no overlap are left out (they did not
+// take any of the time the sentence accounts for) unless none overlaps.
+func groupOverlaps(spans []model.SpanOverlap, dropEmpty bool) []calleeGroup {
+	if dropEmpty {
+		dropEmpty = slices.ContainsFunc(spans, func(c model.SpanOverlap) bool { return c.Overlap > 0 })
+	}
+	var out []calleeGroup
+	for _, c := range spans {
+		if dropEmpty && c.Overlap <= 0 {
+			continue
+		}
+		label := spanLabel(c.ServiceName, c.Operation, c.SpanID)
+		k := slices.IndexFunc(out, func(g calleeGroup) bool { return g.label == label })
+		if k < 0 {
+			out = append(out, calleeGroup{label: label})
+			k = len(out) - 1
+		}
+		out[k].n++
+		out[k].overlap += c.Overlap
+	}
+	return out
+}
+
+// writeCallees names a gap's callees, identical ones once with their
+// count, with their overlaps when there are several groups; callees with
+// no overlap are left out when another overlaps.
+func writeCallees(w *writer, spans []model.SpanOverlap) {
+	groups := groupOverlaps(spans, true)
+	any := slices.ContainsFunc(spans, func(c model.SpanOverlap) bool { return c.Overlap > 0 })
+	for k := range groups {
+		g := &groups[k]
 		if k == maxListed {
-			w.str(" and ").int(len(spans) - maxListed).str(" more")
+			w.str(" and ").int(len(groups) - maxListed).str(" more")
 			return
 		}
 		if k > 0 {
-			w.str(pick(k == len(spans)-1, " and ", ", "))
+			w.str(pick(k == len(groups)-1, " and ", ", "))
 		}
-		w.str(spanLabel(c.ServiceName, c.Operation, c.SpanID))
-		if withOverlap {
-			w.str(" (").ms(c.Overlap).str(")")
+		g.name(w)
+		if len(groups) > 1 && any {
+			w.str(" (").ms(g.overlap)
+			if g.n > 1 {
+				w.str(" in all")
+			}
+			w.str(")")
 		}
 	}
 }
