@@ -26,6 +26,8 @@ func Analyze(trace *model.Trace, entries []model.LogEntry, opts Options) *model.
 	s.findGaps()         // gaps.go, attribution.go
 	s.findRetries()      // retries.go
 	s.computeFigures()   // figures.go
+	s.findQueues()       // messaging.go
+	s.findPools()        // pools.go
 	s.findCriticalPath() // critical_path.go
 	s.findAnomalies()    // anomalies.go
 	s.finish()           // findings.go

@@ -63,6 +63,9 @@ func (s *state) childOutside(i, p int32) {
 	if st >= ps && en <= pe {
 		return
 	}
+	if st >= ps && s.isMessage(i, p) {
+		return // a message is consumed after it is produced: no clock problem
+	}
 	w := &writer{}
 	parent := s.label(p)
 	switch {
@@ -90,7 +93,7 @@ func (s *state) childOutside(i, p int32) {
 func (s *state) endLooksWrong(i int32) {
 	var late []int32
 	for _, c := range s.children(i) {
-		if s.end[c] > s.end[i] {
+		if s.end[c] > s.end[i] && !s.isMessage(c, i) {
 			late = append(late, c)
 		}
 	}
