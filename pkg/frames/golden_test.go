@@ -2,6 +2,7 @@ package frames
 
 import (
 	"flag"
+	"fmt"
 	"testing"
 	"time"
 
@@ -48,6 +49,31 @@ func secondAnalysis() *model.Analysis {
 	return a
 }
 
+// messagingAnalysis has a consumer 180 ms after its producer and four
+// calls through a pool of 2, for the findings table and the queue tag.
+func messagingAnalysis() *model.Analysis {
+	b := newBuilder("5cf92f3577b34da6a3ce929d0e0e4737")
+	b.span("00000000000000b1", "", "shop", "POST /order", model.KindServer, 0, 400)
+	b.span("00000000000000b2", "00000000000000b1", "shop", "orders publish", model.KindProducer, 10, 10)
+	b.span("00000000000000b3", "00000000000000b2", "billing", "orders process", model.KindConsumer, 200, 50)
+	for k, st := range []float64{30, 30, 80, 90} {
+		b.span(fmt.Sprintf("00000000000000c%d", k), "00000000000000b1", "route", "GET /route", model.KindClient, st, 50+float64(k)*10)
+	}
+	f := b.fig("00000000000000b3")
+	f.Queue, f.HasQueue = msd(180), true
+	f.Warnings = []string{"started 180 ms after its producer shop orders publish ended: the message waited 180 ms in the queue"}
+	pool := "4 calls to route GET /route ran at most 2 at a time: 120 ms from first start to last end; the longest took 80 ms"
+	b.fig("00000000000000b1").Warnings = []string{pool}
+	a := b.finish()
+	a.Findings = []model.Finding{
+		{Kind: model.FindingPool, SpanID: "00000000000000b1", SpanIndex: 0, Calls: 4, Concurrency: 2, Service: "route", Operation: "GET /route",
+			Duration: msd(120), Longest: msd(80), Start: at(30), End: at(150), Sentence: pool},
+		{Kind: model.FindingQueue, SpanID: "00000000000000b3", SpanIndex: 2, Service: "shop", Operation: "orders publish",
+			Duration: msd(180), Start: at(20), End: at(200), Sentence: f.Warnings[0]},
+	}
+	return a
+}
+
 // thirdAnalysis starts a minute later, for the series' second point.
 func thirdAnalysis() *model.Analysis {
 	b := newBuilder("00000000000000000000000000000bad")
@@ -76,6 +102,7 @@ func TestGoldenFrames(t *testing.T) {
 		{"gaps", data.Frames{Gaps(seed, testOptions)}},
 		{"retries", data.Frames{Retries(seed, testOptions)}},
 		{"spans", data.Frames{Spans(seed, testOptions)}},
+		{"findings", data.Frames{Findings(messagingAnalysis(), testOptions), Spans(messagingAnalysis(), testOptions), Trace(messagingAnalysis(), testOptions)}},
 		{"traces", data.Frames{Traces(many, testOptions)}},
 		{"wait_series_service", series(GroupByService)},
 		{"wait_series_service_operation", series(GroupByServiceOperation)},

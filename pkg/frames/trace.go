@@ -19,6 +19,7 @@ const (
 	TagUnaccounted    = "tracegap.unaccounted_ms"
 	TagRetries        = "tracegap.retries"
 	TagNetwork        = "tracegap.network_ms" // CLIENT spans with network time only
+	TagQueue          = "tracegap.queue_ms"   // CONSUMER spans of a PRODUCER only
 	TagOnCriticalPath = "tracegap.on_critical_path"
 	// FieldTraceLevel marks, on the root span, a log line that names no span
 	// of the trace.
@@ -226,8 +227,8 @@ func (b *traceBuilder) storyTimes(i int) map[int64]struct{} {
 		}
 	}
 	for k := range b.a.Retries {
-		if r := &b.a.Retries[k]; r.SpanIndex == i && r.Source == model.RetryFromLogs {
-			times[r.End.UnixNano()] = struct{}{}
+		if r := &b.a.Retries[k]; r.SpanIndex == i && !r.LogTime.IsZero() {
+			times[r.LogTime.UnixNano()] = struct{}{}
 		}
 	}
 	return times
@@ -361,6 +362,10 @@ func appendTags(buf []byte, s *model.Span, fig *model.SpanFigures) []byte {
 	if fig.HasNetwork {
 		buf = append(buf, ',')
 		buf = appendKVFloat(buf, TagNetwork, ms(fig.Network))
+	}
+	if fig.HasQueue {
+		buf = append(buf, ',')
+		buf = appendKVFloat(buf, TagQueue, ms(fig.Queue))
 	}
 	if fig.OnCriticalPath {
 		buf = append(buf, ',')

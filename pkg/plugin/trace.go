@@ -78,8 +78,10 @@ func fromCache(executed string, cached bool) string {
 	return executed + " · from the cache (fetched earlier)"
 }
 
-// traceFrames builds the five frames of a trace query, in the order the
-// provisioned dashboard and the frontend read them.
+// traceFrames builds the frames of a trace query, in the order the
+// provisioned dashboard and the frontend read them: trace, logs, gaps,
+// retries, spans, then findings (pools and queues; after breakdown once
+// that frame is in).
 func traceFrames(res *explain.Result, o frames.Options) data.Frames {
 	a := res.Analysis
 	return data.Frames{
@@ -88,6 +90,7 @@ func traceFrames(res *explain.Result, o frames.Options) data.Frames {
 		frames.Gaps(a, o),
 		frames.Retries(a, o),
 		frames.Spans(a, o),
+		frames.Findings(a, o),
 	}
 }
 
