@@ -44,7 +44,10 @@ func appendMillis(b []byte, d time.Duration) []byte {
 }
 
 // writer builds one sentence.
-type writer struct{ b []byte }
+type writer struct {
+	b      []byte
+	groups []calleeGroup // scratch of groupOverlaps
+}
 
 func (w *writer) str(s string) *writer { w.b = append(w.b, s...); return w }
 
@@ -152,7 +155,7 @@ func gapSentence(w *writer, g *model.Gap, fromStart, toEnd bool, apartNote strin
 	}
 	if len(g.Concurrent) > 0 {
 		w.str("; ")
-		conc := groupOverlaps(g.Concurrent, false)
+		conc := w.groupOverlaps(g.Concurrent, false)
 		for k, c := range conc {
 			if k == maxListed {
 				w.str(", and ").int(len(conc) - maxListed).str(" more")
@@ -179,39 +182,56 @@ func gapSentence(w *writer, g *model.Gap, fromStart, toEnd bool, apartNote strin
 // calleeGroup is one or more callees with the same service and operation,
 // which a sentence names once ("3 calls to email-gw POST /send").
 type calleeGroup struct {
-	label   string
-	n       int
-	overlap time.Duration // summed over the group
+	service, op, id string // id names a span with neither service nor operation
+	n               int
+	overlap         time.Duration // summed over the group
 }
 
 func (g *calleeGroup) name(w *writer) {
 	if g.n > 1 {
 		w.int(g.n).str(" calls to ")
 	}
-	w.str(g.label)
+	switch {
+	case g.service == "" && g.op == "":
+		w.str("span ").str(g.id)
+	case g.service == "":
+		w.str(g.op)
+	case g.op == "":
+		w.str(g.service)
+	default:
+		w.str(g.service).str(" ").str(g.op)
+	}
 }
 
 // groupOverlaps groups spans by service and operation, in first-seen
-// order. With dropEmpty, spans with no overlap are left out (they did not
-// take any of the time the sentence accounts for) unless none overlaps.
-func groupOverlaps(spans []model.SpanOverlap, dropEmpty bool) []calleeGroup {
+// order, into the writer's scratch (sentences are written for every gap of
+// a big trace: no allocation per sentence). With dropEmpty, spans with no
+// overlap are left out (they took none of the time the sentence accounts
+// for) unless none overlaps.
+func (w *writer) groupOverlaps(spans []model.SpanOverlap, dropEmpty bool) []calleeGroup {
 	if dropEmpty {
 		dropEmpty = slices.ContainsFunc(spans, func(c model.SpanOverlap) bool { return c.Overlap > 0 })
 	}
-	var out []calleeGroup
+	out := w.groups[:0]
 	for _, c := range spans {
 		if dropEmpty && c.Overlap <= 0 {
 			continue
 		}
-		label := spanLabel(c.ServiceName, c.Operation, c.SpanID)
-		k := slices.IndexFunc(out, func(g calleeGroup) bool { return g.label == label })
+		k := -1
+		for j := range out {
+			if g := &out[j]; g.service == c.ServiceName && g.op == c.Operation && (g.service != "" || g.op != "" || g.id == c.SpanID) {
+				k = j
+				break
+			}
+		}
 		if k < 0 {
-			out = append(out, calleeGroup{label: label})
+			out = append(out, calleeGroup{service: c.ServiceName, op: c.Operation, id: c.SpanID})
 			k = len(out) - 1
 		}
 		out[k].n++
 		out[k].overlap += c.Overlap
 	}
+	w.groups = out
 	return out
 }
 
@@ -219,7 +239,7 @@ func groupOverlaps(spans []model.SpanOverlap, dropEmpty bool) []calleeGroup {
 // count, with their overlaps when there are several groups; callees with
 // no overlap are left out when another overlaps.
 func writeCallees(w *writer, spans []model.SpanOverlap) {
-	groups := groupOverlaps(spans, true)
+	groups := w.groupOverlaps(spans, true)
 	any := slices.ContainsFunc(spans, func(c model.SpanOverlap) bool { return c.Overlap > 0 })
 	for k := range groups {
 		g := &groups[k]
