@@ -235,12 +235,15 @@ func (q *Query) analysisOptions(s *settings.Settings) (explain.LogOptions, corre
 }
 
 // correlateOptions are the engine's defaults with the data source's retry
-// pattern and id fields, and minGap.
+// and give-up patterns and id fields, and minGap.
 func correlateOptions(s *settings.Settings, minGap time.Duration) correlate.Options {
 	o := correlate.DefaultOptions()
 	o.MinGap = minGap
 	if s.Retry != nil {
 		o.RetryPattern = s.Retry
+	}
+	if s.GiveUp != nil {
+		o.GiveUpPattern = s.GiveUp
 	}
 	if len(s.TraceIDFields) > 0 {
 		o.TraceIDFields = s.TraceIDFields

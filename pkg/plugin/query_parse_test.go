@@ -85,7 +85,7 @@ func TestSettingsDefaultsAgreeWithTheEngine(t *testing.T) {
 
 func TestAnalysisOptions(t *testing.T) {
 	s, err := settings.Load(backend.DataSourceInstanceSettings{JSONData: []byte(`{
-		"tempoUrl":"http://tempo:3200","lokiUrl":"http://loki:3100","minGapMs":250,"retryPattern":"gave up",
+		"tempoUrl":"http://tempo:3200","lokiUrl":"http://loki:3100","minGapMs":250,"retryPattern":"gave up","giveUpPattern":"circuit open",
 		"logQueryMode":"metadata","traceIdFields":["tid"],"spanIdFields":["sid"],"lokiMarginSeconds":7,"lokiMaxLines":99,
 		"logSelector":"{env=\"prod\"}"}`)})
 	if err != nil {
@@ -99,6 +99,7 @@ func TestAnalysisOptions(t *testing.T) {
 		t.Errorf("log options %+v", lo)
 	}
 	if opts.MinGap != 250*time.Millisecond || !opts.RetryPattern.MatchString("GAVE UP after 3") || opts.RetryPattern.MatchString("retrying") ||
+		!opts.GiveUpPattern.MatchString("Circuit OPEN") || opts.GiveUpPattern.MatchString("giving up") ||
 		!slices.Equal(opts.TraceIDFields, []string{"tid"}) || !slices.Equal(opts.SpanIDFields, []string{"sid"}) {
 		t.Errorf("engine options %+v", opts)
 	}

@@ -83,6 +83,7 @@ type rawSettings struct {
 	LogSelector        string   `json:"logSelector"`
 	LogQueryMode       string   `json:"logQueryMode"`
 	RetryPattern       *string  `json:"retryPattern"`
+	GiveUpPattern      *string  `json:"giveUpPattern"`
 	TraceIDFields      []string `json:"traceIdFields"`
 	SpanIDFields       []string `json:"spanIdFields"`
 
@@ -185,6 +186,7 @@ func (r *rawSettings) settings() *Settings {
 		LogSelector:        strings.TrimSpace(r.LogSelector),
 		LogQueryMode:       LogQueryMode(strings.TrimSpace(r.LogQueryMode)),
 		RetryPattern:       DefaultRetryPattern,
+		GiveUpPattern:      DefaultGiveUpPattern,
 		TraceIDFields:      fieldList(r.TraceIDFields, DefaultTraceIDFields),
 		SpanIDFields:       fieldList(r.SpanIDFields, DefaultSpanIDFields),
 		TimeoutSeconds:     int(r.TimeoutSeconds.orDefault(DefaultTimeoutSeconds, true)),
@@ -212,6 +214,9 @@ func (r *rawSettings) settings() *Settings {
 	// would match every line and call each one a retry.
 	if r.RetryPattern != nil && strings.TrimSpace(*r.RetryPattern) != "" {
 		s.RetryPattern = *r.RetryPattern
+	}
+	if r.GiveUpPattern != nil && strings.TrimSpace(*r.GiveUpPattern) != "" {
+		s.GiveUpPattern = *r.GiveUpPattern
 	}
 	return s
 }

@@ -41,6 +41,7 @@ const (
 	DefaultLogQueryMode      = LogQueryAuto
 	DefaultMinGapMs          = 100
 	DefaultRetryPattern      = `retrying|will retry|attempt \d+ failed`
+	DefaultGiveUpPattern     = `not retrying|giving up|no more retries|won't retry|will not retry|retries exhausted`
 	DefaultLokiMarginSeconds = 5
 	DefaultLokiMaxLines      = 50000
 	DefaultMaxLinesPerSpan   = 100
@@ -94,6 +95,9 @@ type Settings struct {
 	MinGapMs int `json:"minGapMs"`
 	// RetryPattern matches log lines that announce a retry (case-insensitive).
 	RetryPattern string `json:"retryPattern"`
+	// GiveUpPattern matches log lines that say a failed attempt will not be
+	// retried (case-insensitive): not retries, and the retry before fails.
+	GiveUpPattern string `json:"giveUpPattern"`
 	// TraceIDFields are the log fields that may hold the trace id.
 	TraceIDFields []string `json:"traceIdFields"`
 	// SpanIDFields are the log fields that may hold the span id.
@@ -126,6 +130,8 @@ type Settings struct {
 
 	// Retry is RetryPattern compiled, case-insensitive.
 	Retry *regexp.Regexp `json:"-"`
+	// GiveUp is GiveUpPattern compiled, case-insensitive.
+	GiveUp *regexp.Regexp `json:"-"`
 }
 
 // Timeout is TimeoutSeconds as a duration.

@@ -44,6 +44,8 @@ func TestLoadRejectsHostileOrBrokenSettings(t *testing.T) {
 		{"huge timeout", `{"tempoUrl":"http://tempo:3200","lokiUrl":"http://loki:3100","timeoutSeconds":9223372036854775807}`, nil, "timeoutSeconds", "out of range"},
 		{"regex that never compiles", `{"tempoUrl":"http://tempo:3200","lokiUrl":"http://loki:3100","retryPattern":"(?P<x"}`, nil, "retryPattern", "not a valid regular expression"},
 		{"regex matching everything, in disguise", `{"tempoUrl":"http://tempo:3200","lokiUrl":"http://loki:3100","retryPattern":"retry|"}`, nil, "retryPattern", "matches every log line"},
+		{"give-up regex that never compiles", `{"tempoUrl":"http://tempo:3200","lokiUrl":"http://loki:3100","giveUpPattern":"giving up ("}`, nil, "giveUpPattern", "not a valid regular expression"},
+		{"give-up regex matching everything", `{"tempoUrl":"http://tempo:3200","lokiUrl":"http://loki:3100","giveUpPattern":"(giving up)?"}`, nil, "giveUpPattern", "matches every log line"},
 		{"selector that is LogQL but not a selector", `{"tempoUrl":"http://tempo:3200","lokiUrl":"http://loki:3100","logSelector":"rate({a=\"b\"}[1m])"}`, nil, "logSelector", "not a LogQL stream selector"},
 		{"jsonData is a list", `["tempoUrl"]`, nil, "jsonData", "not valid JSON"},
 		{"CA certificate that is a private key", `{"tempoUrl":"https://tempo:3200","lokiUrl":"http://loki:3100"}`,

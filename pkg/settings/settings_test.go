@@ -40,15 +40,19 @@ func TestLoadDefaults(t *testing.T) {
 		TempoAuth: AuthNone, LokiAuth: AuthNone,
 		TimeoutSeconds: 30, LogSelector: `{service_name=~".+"}`, LogQueryMode: LogQueryAuto,
 		MinGapMs: 100, RetryPattern: `retrying|will retry|attempt \d+ failed`,
+		GiveUpPattern: `not retrying|giving up|no more retries|won't retry|will not retry|retries exhausted`,
 		TraceIDFields: DefaultTraceIDFields, SpanIDFields: DefaultSpanIDFields,
 		LokiMarginSeconds: 5, LokiMaxLines: 50000, MaxLinesPerSpan: 100, TempoConcurrency: 8,
 		MaxTraceMB: 512, MaxLogsMB: 512,
 	}
-	if diff := cmp.Diff(want, s, cmpopts.IgnoreFields(Settings{}, "Retry")); diff != "" {
+	if diff := cmp.Diff(want, s, cmpopts.IgnoreFields(Settings{}, "Retry", "GiveUp")); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 	if s.Retry == nil || !s.Retry.MatchString("Attempt 2 FAILED, Retrying in 1s") || s.Retry.MatchString("fetched 12 rows") {
 		t.Errorf("retry pattern must be compiled case-insensitive, got %v", s.Retry)
+	}
+	if s.GiveUp == nil || !s.GiveUp.MatchString("Attempt 3 failed, GIVING UP") || s.GiveUp.MatchString("retrying in 1s") {
+		t.Errorf("give-up pattern must be compiled case-insensitive, got %v", s.GiveUp)
 	}
 	if s.MaxTraceBytes() != 512<<20 || s.MaxLogsBytes() != 512<<20 || s.Timeout().Seconds() != 30 ||
 		s.MinGap().Milliseconds() != 100 || s.LokiMargin().Seconds() != 5 {
@@ -61,7 +65,7 @@ func TestLoadEveryField(t *testing.T) {
 		"tempoUrl": " https://tempo.example.com/prefix/ ", "lokiUrl": "https://loki.example.com",
 		"tenantId": "tenant-a", "tempoAuth": "bearer", "lokiAuth": "basic", "tempoUser": "ignored", "lokiUser": "grafana",
 		"tempoTlsSkipVerify": true, "lokiTlsSkipVerify": false, "timeoutSeconds": 12, "logSelector": `{app="x"}`,
-		"logQueryMode": "metadata", "minGapMs": 0, "retryPattern": "backoff",
+		"logQueryMode": "metadata", "minGapMs": 0, "retryPattern": "backoff", "giveUpPattern": "circuit open",
 		"traceIdFields": []string{" tid ", "tid", "", "trace"}, "spanIdFields": []string{"sid"},
 		"lokiMarginSeconds": 0, "lokiMaxLines": "20000", "maxLinesPerSpan": 7, "tempoConcurrency": 3,
 		"maxTraceMB": 64, "maxLogsMB": "128",
@@ -76,15 +80,18 @@ func TestLoadEveryField(t *testing.T) {
 		TempoAuth: AuthBearer, TempoUser: "ignored", TempoTLSSkipVerify: true,
 		LokiAuth: AuthBasic, LokiUser: "grafana",
 		TimeoutSeconds: 12, LogSelector: `{app="x"}`, LogQueryMode: LogQueryMetadata, MinGapMs: 0, RetryPattern: "backoff",
-		TraceIDFields: []string{"tid", "trace"}, SpanIDFields: []string{"sid"},
+		GiveUpPattern: "circuit open", TraceIDFields: []string{"tid", "trace"}, SpanIDFields: []string{"sid"},
 		LokiMarginSeconds: 0, LokiMaxLines: 20000, MaxLinesPerSpan: 7, TempoConcurrency: 3, MaxTraceMB: 64, MaxLogsMB: 128,
 		TempoToken: "t0k3n", LokiPassword: "pa55", LokiToken: "unused",
 	}
-	if diff := cmp.Diff(want, s, cmpopts.IgnoreFields(Settings{}, "Retry")); diff != "" {
+	if diff := cmp.Diff(want, s, cmpopts.IgnoreFields(Settings{}, "Retry", "GiveUp")); diff != "" {
 		t.Errorf("settings (-want +got):\n%s", diff)
 	}
 	if !s.Retry.MatchString("BACKOFF 2s") {
 		t.Error("custom retry pattern must be compiled case-insensitive")
+	}
+	if !s.GiveUp.MatchString("Circuit OPEN, failing fast") {
+		t.Error("custom give-up pattern must be compiled case-insensitive")
 	}
 }
 
@@ -93,15 +100,15 @@ func TestLoadZeroOrEmptyMeansDefault(t *testing.T) {
 	// the default applies. minGapMs and lokiMarginSeconds keep a written 0.
 	s, err := Load(instance(t, with(map[string]any{
 		"timeoutSeconds": 0, "lokiMaxLines": "", "maxLinesPerSpan": nil, "tempoConcurrency": 0,
-		"maxTraceMB": 0, "maxLogsMB": " ", "retryPattern": "  ", "logSelector": "", "logQueryMode": "",
+		"maxTraceMB": 0, "maxLogsMB": " ", "retryPattern": "  ", "giveUpPattern": "", "logSelector": "", "logQueryMode": "",
 		"tempoAuth": "", "minGapMs": "0", "lokiMarginSeconds": 0,
 	}), nil))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
 	got := []any{s.TimeoutSeconds, s.LokiMaxLines, s.MaxLinesPerSpan, s.TempoConcurrency, s.MaxTraceMB, s.MaxLogsMB,
-		s.RetryPattern, s.LogSelector, s.LogQueryMode, s.TempoAuth, s.MinGapMs, s.LokiMarginSeconds}
-	want := []any{30, 50000, 100, 8, 512, 512, DefaultRetryPattern, DefaultLogSelector, LogQueryAuto, AuthNone, 0, 0}
+		s.RetryPattern, s.GiveUpPattern, s.LogSelector, s.LogQueryMode, s.TempoAuth, s.MinGapMs, s.LokiMarginSeconds}
+	want := []any{30, 50000, 100, 8, 512, 512, DefaultRetryPattern, DefaultGiveUpPattern, DefaultLogSelector, LogQueryAuto, AuthNone, 0, 0}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

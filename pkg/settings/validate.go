@@ -111,22 +111,29 @@ func (s *Settings) validate(raw *rawSettings) []Problem {
 	}
 
 	// Compile as written first, so the error quotes the user's pattern and
-	// not our (?i) prefix.
-	re, err := regexp.Compile(s.RetryPattern)
+	// not our (?i) prefix. A pattern that matches the empty string matches
+	// every line: every line would be a retry (or a give-up).
+	s.Retry = checkPattern(add, "retryPattern", s.RetryPattern, DefaultRetryPattern, "retry messages")
+	s.GiveUp = checkPattern(add, "giveUpPattern", s.GiveUpPattern, DefaultGiveUpPattern, "messages that give up retrying")
+	return ps
+}
+
+// checkPattern compiles a message pattern case-insensitively, or reports
+// through add why it cannot be used and returns nil.
+func checkPattern(add func(key, format string, args ...any), key, pattern, example, what string) *regexp.Regexp {
+	re, err := regexp.Compile(pattern)
 	if err == nil {
-		re, err = regexp.Compile("(?i)" + s.RetryPattern)
+		re, err = regexp.Compile("(?i)" + pattern)
 	}
 	switch {
 	case err != nil:
-		add("retryPattern", "is not a valid regular expression (%v); fix it, e.g. %s", err, DefaultRetryPattern)
+		add(key, "is not a valid regular expression (%v); fix it, e.g. %s", err, example)
 	case re.MatchString(""):
-		// A pattern that matches the empty string matches every line, and
-		// every line would be reported as a retry.
-		add("retryPattern", "%q matches every log line; make it match only retry messages, e.g. %s", s.RetryPattern, DefaultRetryPattern)
+		add(key, "%q matches every log line; make it match only %s, e.g. %s", pattern, what, example)
 	default:
-		s.Retry = re
+		return re
 	}
-	return ps
+	return nil
 }
 
 // checkURL returns what is wrong with an upstream base URL, or "". It never

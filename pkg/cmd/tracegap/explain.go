@@ -44,6 +44,7 @@ type explainFlags struct {
 	example            bool
 	minGap             string
 	retryPattern       string
+	giveUpPattern      string
 	format             string
 	noColor            bool
 	width              int
@@ -66,6 +67,7 @@ func newFlagSet(f *explainFlags) *flag.FlagSet {
 	fs.BoolVar(&f.example, "example", false, "explain the seed trace built into this binary")
 	fs.StringVar(&f.minGap, "min-gap", "100ms", "shortest interval between two log lines of a span reported as a wait (a Go `duration` or a number of ms)")
 	fs.StringVar(&f.retryPattern, "retry-pattern", correlate.DefaultRetryPattern, "`regexp` for log messages announcing a retry (case-insensitive)")
+	fs.StringVar(&f.giveUpPattern, "give-up-pattern", correlate.DefaultGiveUpPattern, "`regexp` for log messages saying a failed attempt is not retried (case-insensitive): not retries, and the retry before them failed")
 	fs.StringVar(&f.format, "format", "text", "output `format`: text or json")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colors (also off when stdout is not a terminal or NO_COLOR is set)")
 	fs.IntVar(&f.width, "width", 0, "line width of the text report (default $COLUMNS, else 100)")
@@ -223,7 +225,8 @@ func traceID(raw string) (string, error) {
 	return id, nil
 }
 
-// analysisOptions reads --min-gap and --retry-pattern into engine options.
+// analysisOptions reads --min-gap, --retry-pattern and --give-up-pattern
+// into engine options.
 func analysisOptions(f *explainFlags) (correlate.Options, error) {
 	opts := correlate.DefaultOptions()
 	gap, err := parseMinGap(f.minGap)
@@ -236,6 +239,13 @@ func analysisOptions(f *explainFlags) (correlate.Options, error) {
 		return opts, err
 	}
 	opts.RetryPattern = re
+	if f.giveUpPattern != correlate.DefaultGiveUpPattern {
+		re, err := messagePattern("--give-up-pattern", f.giveUpPattern, correlate.DefaultGiveUpPattern, "messages that give up retrying")
+		if err != nil {
+			return opts, err
+		}
+		opts.GiveUpPattern = re
+	}
 	return opts, nil
 }
 
@@ -264,12 +274,18 @@ func retryPattern(s string) (*regexp.Regexp, error) {
 	if s == correlate.DefaultRetryPattern {
 		return nil, nil // the engine's own, with its fast matcher
 	}
+	return messagePattern("--retry-pattern", s, correlate.DefaultRetryPattern, "retry messages")
+}
+
+// messagePattern compiles the pattern of flag name case-insensitively;
+// what says what it must match, example is a pattern that works.
+func messagePattern(name, s, example, what string) (*regexp.Regexp, error) {
 	if _, err := regexp.Compile(s); err != nil {
-		return nil, usagef("--retry-pattern is not a valid regular expression (%v); e.g. %s", err, correlate.DefaultRetryPattern)
+		return nil, usagef("%s is not a valid regular expression (%v); e.g. %s", name, err, example)
 	}
 	re := regexp.MustCompile("(?i)" + s)
 	if re.MatchString("") {
-		return nil, usagef("--retry-pattern %q matches every log line; make it match only retry messages, e.g. %s", s, correlate.DefaultRetryPattern)
+		return nil, usagef("%s %q matches every log line; make it match only %s, e.g. %s", name, s, what, example)
 	}
 	return re, nil
 }

@@ -536,6 +536,8 @@ func TestUsageErrors(t *testing.T) {
 		{"min-gap words", []string{"explain", "--example", "--min-gap", "soon"}, `--min-gap "soon" is not a duration`},
 		{"retry pattern", []string{"explain", "--example", "--retry-pattern", "retry("}, "--retry-pattern is not a valid regular expression"},
 		{"retry pattern matches all", []string{"explain", "--example", "--retry-pattern", ".*"}, "matches every log line"},
+		{"give-up pattern", []string{"explain", "--example", "--give-up-pattern", "giving up ("}, "--give-up-pattern is not a valid regular expression"},
+		{"give-up pattern matches all", []string{"explain", "--example", "--give-up-pattern", "x*"}, "--give-up-pattern \"x*\" matches every log line"},
 		{"unknown flag", []string{"explain", "--bogus"}, "flag provided but not defined: -bogus"},
 		{"width", []string{"explain", "--example", "--width", "-3"}, "--width -3 is negative"},
 		{"tempo scheme", []string{"explain", "--tempo", "ftp://tempo", seedTraceID}, "--tempo is not an http(s) base URL"},
@@ -601,6 +603,11 @@ func TestAnalysisOptions(t *testing.T) {
 	upper := jsonOf(t, "--example", "--retry-pattern", "RETRYING")
 	if len(upper.Retries) != 1 {
 		t.Errorf("--retry-pattern RETRYING: %d retries, want 1", len(upper.Retries))
+	}
+	// A give-up pattern the seed's retry line matches: it is no retry then.
+	gaveUp := jsonOf(t, "--example", "--give-up-pattern", "TIMED OUT after")
+	if len(gaveUp.Retries) != 0 {
+		t.Errorf("--give-up-pattern 'TIMED OUT after': %d retries, want 0", len(gaveUp.Retries))
 	}
 }
 
