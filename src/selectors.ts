@@ -31,6 +31,7 @@ export const ConfigEditorSelectors = {
     logQueryMode: { label: 'Log query mode' },
     minGapMs: { label: 'Minimum gap (ms)', id: 'tracegap-min-gap-ms' },
     retryPattern: { label: 'Retry pattern', id: 'tracegap-retry-pattern' },
+    giveUpPattern: { label: 'Give-up pattern', id: 'tracegap-give-up-pattern' },
     lokiMaxLines: { label: 'Max log lines per trace', id: 'tracegap-loki-max-lines' },
     maxLinesPerSpan: { label: 'Max log lines per span', id: 'tracegap-max-lines-per-span' },
     lokiMarginSeconds: { label: 'Log time margin (s)', id: 'tracegap-loki-margin-seconds' },

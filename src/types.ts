@@ -122,6 +122,8 @@ export interface TracegapOptions extends DataSourceJsonData {
   minGapMs?: number;
   /** Regular expression (RE2, matched case-insensitively) that marks a log line as a retry. */
   retryPattern?: string;
+  /** Regular expression (RE2, case-insensitive) for lines saying a failed attempt is not retried ("giving up"). */
+  giveUpPattern?: string;
   traceIdFields?: string[];
   spanIdFields?: string[];
   lokiMarginSeconds?: number;
@@ -153,6 +155,7 @@ export const DEFAULT_SETTINGS = {
   logQueryMode: 'auto' as LogQueryMode,
   minGapMs: 100,
   retryPattern: 'retrying|will retry|attempt \\d+ failed',
+  giveUpPattern: "not retrying|giving up|no more retries|won't retry|will not retry|retries exhausted",
   traceIdFields: ['traceId', 'trace_id', 'traceID', 'trace-id'],
   spanIdFields: ['spanId', 'span_id', 'spanID', 'span-id'],
   lokiMarginSeconds: 5,

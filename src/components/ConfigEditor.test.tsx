@@ -302,6 +302,8 @@ describe('ConfigEditor', () => {
     ['a huge trace size', { maxTraceMB: 5000 }, 'Enter a whole number from 1 to 4096 (MiB)'],
     ['a tenant ID with a space', { tenantId: 'tenant a' }, 'Use only letters, digits'],
     ['a retry pattern that matches every line', { retryPattern: 'retry|' }, 'This pattern matches every log line'],
+    ['a give-up pattern that does not compile', { giveUpPattern: 'giving up (' }, 'Not a valid regular expression'],
+    ['a give-up pattern that matches every line', { giveUpPattern: 'giving up|' }, 'This pattern matches every log line'],
     ['a log selector without braces', { logSelector: 'job="api"' }, 'Enter a LogQL stream selector in braces'],
     ['a Tempo URL without a scheme', { tempoUrl: 'tempo:3200' }, 'Enter a full URL starting with http:// or https://'],
     [

@@ -58,6 +58,7 @@ export function CorrelationSettings({ options, onOptionsChange }: Props) {
   const set = (patch: Partial<TracegapOptions>) => onOptionsChange(withJsonData(options, patch));
   const logSelectorError = validateLogSelector(jsonData.logSelector);
   const retryError = validateRegex(jsonData.retryPattern);
+  const giveUpError = validateRegex(jsonData.giveUpPattern);
   // An empty list means "use the defaults", so store none rather than [].
   const setFields = (key: 'traceIdFields' | 'spanIdFields') => (tags: string[]) =>
     set({ [key]: tags.length ? tags : undefined });
@@ -128,6 +129,20 @@ export function CorrelationSettings({ options, onOptionsChange }: Props) {
           placeholder={DEFAULT_SETTINGS.retryPattern}
           width={60}
           onChange={(e) => set({ retryPattern: e.currentTarget.value })}
+        />
+      </Field>
+      <Field
+        label={S.giveUpPattern.label}
+        description="Regular expression (Go RE2, case-insensitive) for a line saying a failed attempt will not be retried: it is not a retry, and the retry before it failed."
+        invalid={!!giveUpError}
+        error={giveUpError}
+      >
+        <Input
+          id={S.giveUpPattern.id}
+          value={jsonData.giveUpPattern ?? ''}
+          placeholder={DEFAULT_SETTINGS.giveUpPattern}
+          width={60}
+          onChange={(e) => set({ giveUpPattern: e.currentTarget.value })}
         />
       </Field>
 
