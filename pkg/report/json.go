@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/tracegap/correlator/pkg/explain"
@@ -27,6 +28,21 @@ type document struct {
 	Logs         jsonLogs     `json:"logs"`
 	TopFinding   string       `json:"topFinding"`
 	Notices      []jsonNotice `json:"notices"`
+	// Findings are pool and queue findings (docs/analysis.md, "Messaging
+	// and bounded concurrency"), in the engine's order.
+	Findings []jsonFinding `json:"findings"`
+}
+
+type jsonFinding struct {
+	Kind        string   `json:"kind"` // pool or queue
+	SpanID      string   `json:"spanId"`
+	Service     string   `json:"service"`
+	Callee      string   `json:"callee"` // the pooled calls' or the producer's service and operation
+	Calls       int      `json:"calls,omitempty"`
+	Concurrency int      `json:"concurrency,omitempty"`
+	DurationMs  float64  `json:"durationMs"`
+	LongestMs   *float64 `json:"longestMs,omitempty"`
+	Sentence    string   `json:"sentence"`
 }
 
 type jsonSpan struct {
@@ -48,6 +64,7 @@ type jsonSpan struct {
 	LogCount       int      `json:"logCount"`
 	OnCriticalPath bool     `json:"onCriticalPath"`
 	Warnings       []string `json:"warnings"`
+	QueueMs        *float64 `json:"queueMs,omitempty"` // CONSUMER spans of a PRODUCER
 }
 
 type jsonOverlap struct {
@@ -134,6 +151,7 @@ func build(r *explain.Result) *document {
 		Spans:        []jsonSpan{},
 		Gaps:         []jsonGap{},
 		Retries:      []jsonRetry{},
+		Findings:     []jsonFinding{},
 		Services:     []jsonGroup{},
 		Total:        group(a.Total),
 		CriticalPath: append([]string{}, a.CriticalPath...),
@@ -157,6 +175,10 @@ func build(r *explain.Result) *document {
 		if f.HasNetwork {
 			n := ms(f.Network)
 			js.NetworkMs = &n
+		}
+		if f.HasQueue {
+			q := ms(f.Queue)
+			js.QueueMs = &q
 		}
 		d.Spans = append(d.Spans, js)
 	}
@@ -185,6 +207,19 @@ func build(r *explain.Result) *document {
 			StartMs: off(rt.Start), EndMs: off(rt.End), Attempts: append([]string{}, rt.Attempts...),
 			Sentence: rt.Sentence,
 		})
+	}
+	for k := range a.Findings {
+		f := &a.Findings[k]
+		jf := jsonFinding{
+			Kind: f.Kind, SpanID: f.SpanID, Service: t.Spans[f.SpanIndex].ServiceName,
+			Callee: strings.TrimSpace(f.Service + " " + f.Operation), Calls: f.Calls, Concurrency: f.Concurrency,
+			DurationMs: ms(f.Duration), Sentence: f.Sentence,
+		}
+		if f.Kind == model.FindingPool {
+			l := ms(f.Longest)
+			jf.LongestMs = &l
+		}
+		d.Findings = append(d.Findings, jf)
 	}
 	for _, g := range a.Services {
 		d.Services = append(d.Services, group(g))

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -195,7 +196,7 @@ func TestJSONWithoutLogs(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatalf("%v\n%s", err, b.String())
 	}
-	for _, k := range []string{"spans", "gaps", "retries", "services", "criticalPath", "notices"} {
+	for _, k := range []string{"spans", "gaps", "retries", "services", "criticalPath", "notices", "findings"} {
 		if _, ok := doc[k].([]any); !ok {
 			t.Errorf("%s = %#v, want a list", k, doc[k])
 		}
@@ -206,6 +207,39 @@ func TestJSONWithoutLogs(t *testing.T) {
 	}
 	if doc["durationMs"] != 100.0 || doc["start"] != "2026-11-25T16:36:37Z" {
 		t.Errorf("durationMs %v, start %v", doc["durationMs"], doc["start"])
+	}
+}
+
+// TestPoolFinding checks a pool finding reaches both renderings: tagged in
+// the waterfall, a row of the JSON findings.
+func TestPoolFinding(t *testing.T) {
+	spans := []sp{{"00000000000000a1", "", "planner", "GET /plan", 0, 400}}
+	for k, st := range []int{0, 0, 50, 60} { // two slots: 0–50, 0–60, 50–100, 60–120
+		spans = append(spans, sp{fmt.Sprintf("00000000000000b%d", k), "00000000000000a1", "route", "GET /route", st, st + 50 + 10*(k%2)})
+	}
+	r := result(trace(spans...))
+	const want = "4 calls to route GET /route ran at most 2 at a time: 120 ms from first start to last end; the longest took 60 ms"
+	if out := stripANSI(text(t, r, Options{Width: 200})); !strings.Contains(out, "pool") || !strings.Contains(out, want) {
+		t.Errorf("text lacks the tagged pool finding:\n%s", out)
+	}
+	var b bytes.Buffer
+	if err := JSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Findings []struct {
+			Kind, Callee, Sentence string
+			Calls, Concurrency     int
+			LongestMs              *float64
+		}
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Findings) != 1 || doc.Findings[0].Kind != "pool" || doc.Findings[0].Callee != "route GET /route" ||
+		doc.Findings[0].Calls != 4 || doc.Findings[0].Concurrency != 2 || doc.Findings[0].LongestMs == nil ||
+		*doc.Findings[0].LongestMs != 60 || doc.Findings[0].Sentence != want {
+		t.Errorf("findings %+v", doc.Findings)
 	}
 }
 

@@ -255,7 +255,8 @@ func (p *printer) waterfall() {
 	p.line()
 }
 
-// tagsBySpan tells which warnings of a span are gap and retry sentences.
+// tagsBySpan tells which warnings of a span are gap, retry, pool and queue
+// sentences.
 func (p *printer) tagsBySpan() map[int]map[string]string {
 	tags := map[int]map[string]string{}
 	add := func(i int, sentence, tag string) {
@@ -269,6 +270,9 @@ func (p *printer) tagsBySpan() map[int]map[string]string {
 	}
 	for k := range p.a.Retries {
 		add(p.a.Retries[k].SpanIndex, p.a.Retries[k].Sentence, "retry")
+	}
+	for k := range p.a.Findings {
+		add(p.a.Findings[k].SpanIndex, p.a.Findings[k].Sentence, p.a.Findings[k].Kind)
 	}
 	return tags
 }
