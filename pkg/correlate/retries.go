@@ -203,11 +203,14 @@ func attemptKey(sp *model.Span) string {
 
 // ignoredInAttempts reports the attribute keys that attempts of one call
 // may differ in: attempt and retry counters (http.request.resend_count),
-// timings, and the peer's address (a retry sent to another replica is
-// still a retry).
+// timings, the peer's address (a retry sent to another replica is still a
+// retry), and what the answer said (http.response.status_code 503 then 200,
+// error.type, response sizes): the outcome of a call is not what was called,
+// and a failed attempt always answers differently from its successful retry.
 func ignoredInAttempts(key string) bool {
 	k := strings.ToLower(key)
-	for _, w := range [...]string{"attempt", "retry", "retries", "resend", "time", "duration", "latency", "elapsed"} {
+	for _, w := range [...]string{"attempt", "retry", "retries", "resend", "time", "duration", "latency", "elapsed",
+		"status_code", "response", "error", "exception"} {
 		if strings.Contains(k, w) {
 			return true
 		}

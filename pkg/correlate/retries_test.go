@@ -252,6 +252,21 @@ func TestRetries(t *testing.T) {
 				sentence: "pay POST /charge was attempted 3 times: 2 failed attempts were tried again, taking 150 ms, and the last attempt failed too"}},
 		},
 		{
+			name: "spans only: an HTTP retry answers differently from the attempt it repeats",
+			spans: []sp{worker,
+				{id: "c1", parent: "f0", svc: "worker", op: "GET", start: 100, end: 150, status: model.StatusError, kind: model.KindClient,
+					attrs: []model.KeyValue{{Key: "url.full", Value: "http://stock/items/7"}, {Key: "http.response.status_code", Value: int64(503)},
+						{Key: "error.type", Value: "503"}}},
+				{id: "c2", parent: "f0", svc: "worker", op: "GET", start: 160, end: 200, kind: model.KindClient,
+					attrs: []model.KeyValue{{Key: "url.full", Value: "http://stock/items/7"}, {Key: "http.response.status_code", Value: int64(200)},
+						{Key: "http.request.resend_count", Value: int64(1)}, {Key: "http.response.body.size", Value: int64(512)}}},
+				{id: "c3", parent: "f0", svc: "worker", op: "GET", start: 210, end: 260, status: model.StatusError, kind: model.KindClient,
+					attrs: []model.KeyValue{{Key: "url.full", Value: "http://stock/items/8"}, {Key: "http.response.status_code", Value: int64(404)}}},
+			},
+			want: []retryWant{{span: "f0", source: model.RetryFromSpans, count: 1, cost: 50, outcome: model.OutcomeSucceeded,
+				message: "worker GET", attempts: []string{"c1"}}},
+		},
+		{
 			name:  "spans only: ten lookups of ten keys, three retried once",
 			spans: tenLookups(),
 			want: []retryWant{
