@@ -94,6 +94,9 @@ type retrySearch struct {
 	groupOf map[int32][2]int
 	matched map[int32]bool
 	keys    []string
+	// retry[k] says whether the span's k-th entry is a retry line: the
+	// give-up regexp runs once per flagged entry, not once per later retry.
+	retry []bool
 }
 
 // logRetry is one announcing line of a span while its outcome is worked out.
@@ -229,6 +232,14 @@ func (rs *retrySearch) isRetryLine(li int32) bool {
 	return rs.s.logFlag[li]&flagRetry != 0 && !rs.giveUp(rs.s.a.Logs[li].Message)
 }
 
+// markRetryLines fills rs.retry for the entries idx of one span.
+func (rs *retrySearch) markRetryLines(idx []int32) {
+	rs.retry = slices.Grow(rs.retry[:0], len(idx))[:len(idx)]
+	for k, li := range idx {
+		rs.retry[k] = rs.isRetryLine(li)
+	}
+}
+
 // logRetries finds the entries of span i that announce a retry, matches
 // each to the failed attempt it announces and works out its outcome.
 func (rs *retrySearch) logRetries(i int32) []logRetry {
@@ -238,9 +249,10 @@ func (rs *retrySearch) logRetries(i int32) []logRetry {
 	if !slices.ContainsFunc(idx, func(li int32) bool { return flags[li]&flagRetry != 0 }) {
 		return nil
 	}
+	rs.markRetryLines(idx)
 	var out []logRetry
 	for k, li := range idx {
-		if !rs.isRetryLine(li) {
+		if !rs.retry[k] {
 			continue
 		}
 		l := &s.a.Logs[li]
@@ -276,7 +288,7 @@ func (rs *retrySearch) logRetries(i int32) []logRetry {
 			}
 			lr.r.Start = lr.r.End.Add(-lr.r.Cost)
 		}
-		rs.outcome(&lr, idx[k+1:])
+		rs.outcome(&lr, idx[k+1:], rs.retry[k+1:])
 		out = append(out, lr)
 	}
 	// The span's error status fails its last retry when the logs left it
@@ -315,9 +327,10 @@ func (rs *retrySearch) announced(i int32, prev, lt int64) int32 {
 // outcome works out how the retry of lr ended: its matched attempt's group
 // says it when a later attempt of the group follows the matched one; else
 // the next entry that is not itself a retry (rest are the entries after
-// the line): a give-up line or an error → failed, info or below →
-// succeeded, a warning → unknown (quoted), none → unknown.
-func (rs *retrySearch) outcome(lr *logRetry, rest []int32) {
+// the line, retry says which are retry lines): a give-up line or an error
+// → failed, info or below → succeeded, a warning → unknown (quoted), none
+// → unknown.
+func (rs *retrySearch) outcome(lr *logRetry, rest []int32, retry []bool) {
 	s := rs.s
 	if lr.attempt >= 0 {
 		if gp, ok := rs.groupOf[lr.attempt]; ok && gp[1] < len(rs.groups[gp[0]].run)-1 {
@@ -329,8 +342,8 @@ func (rs *retrySearch) outcome(lr *logRetry, rest []int32) {
 			return
 		}
 	}
-	for _, li := range rest {
-		if rs.isRetryLine(li) {
+	for j, li := range rest {
+		if retry[j] {
 			continue
 		}
 		l := &s.a.Logs[li]
