@@ -69,3 +69,16 @@ func FuzzRetryMatcher(f *testing.F) {
 		}
 	})
 }
+
+// FuzzGiveUpMatcher checks the hand-written give-up matcher against the
+// regexp.
+func FuzzGiveUpMatcher(f *testing.F) {
+	for _, msg := range giveUpCorpus {
+		f.Add(msg)
+	}
+	f.Fuzz(func(t *testing.T, msg string) {
+		if got, want := matchDefaultGiveUp(msg), defaultGiveUpRE.MatchString(msg); got != want {
+			t.Errorf("matchDefaultGiveUp(%q) = %v, regexp says %v", msg, got, want)
+		}
+	})
+}

@@ -52,7 +52,7 @@ func severity(level string) int {
 // (docs/analysis.md, "Retries").
 func (s *state) findRetries() {
 	var found []model.Retry
-	rs := &retrySearch{s: s, giveUp: s.opts.GiveUpPattern.MatchString}
+	rs := &retrySearch{s: s, giveUp: s.giveUpMatcher()}
 	for _, i := range s.byRank {
 		found = rs.span(i, found)
 	}

@@ -390,6 +390,27 @@ var retryCorpus = []string{
 	"attempt ３ failed", "r", "wil", "attempt 99999999999999999999 failed",
 }
 
+// TestGiveUpMatcher checks the hand-written give-up matcher against the
+// regexp it replaces.
+func TestGiveUpMatcher(t *testing.T) {
+	for _, msg := range giveUpCorpus {
+		if got, want := matchDefaultGiveUp(msg), defaultGiveUpRE.MatchString(msg); got != want {
+			t.Errorf("matchDefaultGiveUp(%q) = %v, regexp says %v", msg, got, want)
+		}
+	}
+	s := &state{opts: Options{GiveUpPattern: regexp.MustCompile(DefaultGiveUpPattern)}}
+	if !s.giveUpMatcher()("GIVING UP") {
+		t.Error("recompiled default give-up pattern does not match")
+	}
+}
+
+var giveUpCorpus = []string{
+	"Prometheus query failed after 3 attempts, giving up", "NOT RETRYING", "no more retries", "won't retry", "WON'T RETRY: 400",
+	"will not retry", "retries exhausted (3/3)", "retries exhaustedly", "giving", "givingup", "not  retrying", "won’t retry",
+	"no more retrieſ", "RETRIEſ EXHAUSTED", "retrieſ exhausted", "will retry", "retrying", "", "n", "w", "giving u",
+	"ŋot retrying", "nnot retrying", "xgiving upx",
+}
+
 func TestSeverity(t *testing.T) {
 	for level, want := range map[string]int{
 		"": sevInfo, "info": sevInfo, "debug": sevInfo, "trace": sevInfo, "i": sevInfo, "verbose": sevInfo,

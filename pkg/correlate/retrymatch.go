@@ -67,3 +67,38 @@ func (s *state) retryMatcher() func(string) bool {
 	}
 	return re.MatchString
 }
+
+// giveUpPhrases are the alternatives of DefaultGiveUpPattern, lower-case.
+var giveUpPhrases = [...]string{"not retrying", "giving up", "no more retries", "won't retry", "will not retry", "retries exhausted"}
+
+// matchDefaultGiveUp reports whether msg matches DefaultGiveUpPattern. An
+// ASCII message is matched by hand, for the reason matchDefaultRetry is;
+// any other goes to the regexp, since (?i) folds "s" with U+017F (ſ),
+// which ASCII folding does not know. FuzzGiveUpMatcher checks both agree.
+func matchDefaultGiveUp(msg string) bool {
+	for i := 0; i < len(msg); i++ {
+		if msg[i] >= 0x80 {
+			return defaultGiveUpRE.MatchString(msg)
+		}
+	}
+	for i := 0; i < len(msg); i++ {
+		switch msg[i] | 0x20 {
+		case 'n', 'g', 'w', 'r':
+			for _, p := range giveUpPhrases {
+				if p[0] == msg[i]|0x20 && hasFoldPrefix(msg[i:], p) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// giveUpMatcher returns the function that recognises give-up messages.
+func (s *state) giveUpMatcher() func(string) bool {
+	re := s.opts.GiveUpPattern
+	if re == defaultGiveUpRE || re.String() == DefaultGiveUpPattern {
+		return matchDefaultGiveUp
+	}
+	return re.MatchString
+}
