@@ -52,6 +52,12 @@ func TestQueues(t *testing.T) {
 			consumer: "c1", queue: -1,
 		},
 	}
+	// A link to a producer of another trace says nothing of this one's clock.
+	foreign := mkTrace(root, producer, sp{id: "c1", svc: "billing", op: "orders process", start: 90, end: 300, kind: model.KindConsumer})
+	foreign.Spans[2].Links = []model.SpanLink{{TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "p1"}}
+	if a := Analyze(foreign, nil, Options{}); a.Figures[2].HasQueue || len(a.Findings) != 0 {
+		t.Errorf("a link to another trace's span gave a queue time: %+v", a.Findings)
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := Analyze(mkTrace(tc.spans...), nil, Options{})

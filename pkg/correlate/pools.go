@@ -63,6 +63,10 @@ func (s *state) findPools() {
 			s.warn(i, f.Sentence)
 		}
 	}
+	// Queue findings came first (findQueues); both go in span order.
+	slices.SortStableFunc(s.a.Findings, func(a, b model.Finding) int {
+		return int(s.spanRank[a.SpanIndex] - s.spanRank[b.SpanIndex])
+	})
 }
 
 func (s *state) sameCall(a, b int32) bool {

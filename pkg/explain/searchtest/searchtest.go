@@ -436,6 +436,21 @@ func V1Body(t *model.Trace) ([]byte, error) {
 			}
 			ps.Events = append(ps.Events, pe)
 		}
+		for _, l := range s.Links {
+			ltid, err := hex.DecodeString(l.TraceID)
+			if err != nil {
+				return nil, fmt.Errorf("link trace id %q: %w", l.TraceID, err)
+			}
+			lsid, err := hex.DecodeString(l.SpanID)
+			if err != nil {
+				return nil, fmt.Errorf("link span id %q: %w", l.SpanID, err)
+			}
+			pl := &tracepb.Span_Link{TraceId: ltid, SpanId: lsid}
+			for _, kv := range l.Attributes {
+				pl.Attributes = append(pl.Attributes, &commonpb.KeyValue{Key: kv.Key, Value: anyValue(kv.Value)})
+			}
+			ps.Links = append(ps.Links, pl)
+		}
 		ss.Spans = append(ss.Spans, ps)
 	}
 	return proto.Marshal(td)
