@@ -68,11 +68,6 @@ func (s *state) findRetries() {
 		r := &found[k]
 		s.a.Figures[r.SpanIndex].Retries += r.Count
 		s.warn(int32(r.SpanIndex), r.Sentence)
-		for _, id := range r.Attempts {
-			if c, ok := s.index[id]; ok {
-				s.a.Figures[c].FailedAttempt = true
-			}
-		}
 	}
 }
 
@@ -275,6 +270,7 @@ func (rs *retrySearch) logRetries(i int32) []logRetry {
 			lr.r.Cost = dur(s.start[c], s.end[c])
 			lr.r.Start, lr.r.End = sp.Start, sp.Start.Add(lr.r.Cost)
 			lr.r.Attempts = []string{s.ids[c]}
+			s.a.Figures[c].FailedAttempt = true
 		} else {
 			switch {
 			case l.HasStated:
@@ -395,6 +391,9 @@ func (rs *retrySearch) groupRetry(i int32, g *attemptGroup, out []model.Retry) [
 		r.Count++
 		r.Cost += dur(s.start[c], s.end[c])
 		r.Attempts = append(r.Attempts, s.ids[c])
+	}
+	for _, c := range g.retried {
+		s.a.Figures[c].FailedAttempt = true // announced ones were marked by their line
 	}
 	if r.Count == 0 {
 		return out // every retry of the group was announced by its line
