@@ -235,6 +235,7 @@ func JoinNotice(st model.JoinStats) (text string, warning bool) {
 	}
 	return b.String(), unjoined*2 > st.Joined+unjoined
 }
+
 // logKey is an entry's time and input position.
 type logKey struct {
 	t int64

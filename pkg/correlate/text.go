@@ -35,7 +35,7 @@ func textMessage(t string) (msg, level string) {
 		switch {
 		case isTimeToken(tok):
 			prefixed = true
-		case tok[0] == '[' || tok[0] == '(':
+		case tok[0] == '[' || tok[0] == '(' || tok[0] == '{':
 			e = groupClose(t, s)
 			prefixed = true
 		case isSeparator(tok):
@@ -87,8 +87,11 @@ func nextToken(t string, i int) (s, e int) {
 // does not close nearby.
 func groupClose(t string, s int) int {
 	closer := byte(']')
-	if t[s] == '(' {
+	switch t[s] {
+	case '(':
 		closer = ')'
+	case '{':
+		closer = '}'
 	}
 	limit := min(len(t), s+256)
 	if k := strings.IndexByte(t[s+1:limit], closer); k >= 0 {
@@ -107,7 +110,7 @@ func isTimeToken(tok string) bool {
 	}
 	for i := 0; i < len(tok); i++ {
 		switch c := tok[i]; {
-		case c >= '0' && c <= '9', c == '-', c == ':', c == '.', c == ',', c == '/', c == 'T', c == 'Z', c == '+':
+		case c >= '0' && c <= '9', c == '-', c == ':', c == '.', c == ',', c == '/', c == 'T', c == 'Z', c == '+', c == 'e':
 		default:
 			return false
 		}
@@ -210,17 +213,9 @@ func skipCallers(t string, i int) int {
 		}
 		tok := t[s:e]
 		switch {
-		case isSeparator(tok), isNumber(tok), isFileLine(tok):
-		case tok[0] == '[' || tok[0] == '(':
+		case isSeparator(tok), isNumber(tok), isFileLine(tok), isLoggerName(tok), isPair(tok):
+		case tok[0] == '[' || tok[0] == '(' || tok[0] == '{':
 			e = groupClose(t, s)
-		case isLoggerName(tok):
-			if tok[len(tok)-1] == ':' {
-				break
-			}
-			ns, ne := nextToken(t, e)
-			if ns >= len(t) || !(isSeparator(t[ns:ne]) || t[ns] == '[') {
-				return s
-			}
 		default:
 			return s
 		}
@@ -251,6 +246,21 @@ func isFileLine(tok string) bool {
 		return false
 	}
 	return strings.ContainsAny(tok[:k], "./")
+}
+
+// isPair reports a key=value token (an MDC value in a pattern:
+// "trace_id=…").
+func isPair(tok string) bool {
+	eq := strings.IndexByte(tok, '=')
+	if eq <= 0 {
+		return false
+	}
+	for i := 0; i < eq; i++ {
+		if c := tok[i]; !isIdent(c) && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // isLoggerName reports a dotted or slashed name ("c.e.demo.Controller",
