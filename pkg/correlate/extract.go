@@ -212,6 +212,9 @@ func (x *Extractor) extractInto(l *model.Log, e *model.LogEntry) {
 	if !shape.isText {
 		if !f.has[propMessage] {
 			l.Message = shape.inner
+			if l.Message == "" {
+				l.Message = e.Line // an empty wrapped line
+			}
 		}
 		return
 	}
@@ -221,6 +224,9 @@ func (x *Extractor) extractInto(l *model.Log, e *model.LogEntry) {
 		l.Message = msg
 		if msg == "" {
 			l.Message = shape.inner
+		}
+		if l.Message == "" {
+			l.Message = e.Line // an empty wrapped line
 		}
 	}
 	if !f.has[propLevel] {
