@@ -37,3 +37,15 @@ func BenchmarkExtract(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkAnalyzeTextLines is BenchmarkAnalyze's 10k case with every
+// second line in zap's console format (text, then a JSON object with the
+// ids): the extraction's cost on lines that are not JSON as a whole.
+func BenchmarkAnalyzeTextLines(b *testing.B) {
+	tr, entries := synth.Generate(synth.Config{Spans: 10_000, LogsPerSpan: 10, Seed: 1, TextEvery: 2})
+	runtime.GC()
+	b.ReportAllocs()
+	for b.Loop() {
+		Analyze(tr, entries, Options{})
+	}
+}

@@ -2,11 +2,13 @@ package correlate
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tracegap/correlator/pkg/correlate/synth"
 	"github.com/tracegap/correlator/pkg/model"
 )
 
@@ -216,5 +218,30 @@ func TestJoinNotice(t *testing.T) {
 	}
 	if text, _ := JoinNotice(model.JoinStats{Joined: 3}); text != "" {
 		t.Errorf("every entry joined, notice %q", text)
+	}
+}
+
+// TestTextLinesSameAnalysis: a trace whose lines are half in zap's console
+// format gets the same gaps, retries and figures as its JSON version.
+func TestTextLinesSameAnalysis(t *testing.T) {
+	tr, js := synth.Generate(synth.Config{Spans: 300, LogsPerSpan: 10, Seed: 5})
+	_, mixed := synth.Generate(synth.Config{Spans: 300, LogsPerSpan: 10, Seed: 5, TextEvery: 2})
+	want, got := Analyze(tr, js, Options{}), Analyze(tr, mixed, Options{})
+	if len(want.Gaps) == 0 || len(want.Retries) == 0 {
+		t.Fatalf("the JSON trace has %d gaps, %d retries: the comparison would prove nothing", len(want.Gaps), len(want.Retries))
+	}
+	if !reflect.DeepEqual(got.Gaps, want.Gaps) {
+		t.Errorf("gaps differ: %d vs %d", len(got.Gaps), len(want.Gaps))
+	}
+	if !reflect.DeepEqual(got.Retries, want.Retries) {
+		t.Errorf("retries differ: %+v vs %+v", got.Retries, want.Retries)
+	}
+	if !reflect.DeepEqual(got.Figures, want.Figures) || got.Total != want.Total || got.Join != want.Join {
+		t.Errorf("figures or join stats differ: %+v vs %+v", got.Join, want.Join)
+	}
+	for k := range got.Logs {
+		if g, w := got.Logs[k], want.Logs[k]; g.Message != w.Message || g.Level != w.Level || g.SpanID != w.SpanID || g.Stated != w.Stated {
+			t.Fatalf("entry %d read as %q/%q/%q/%v, JSON as %q/%q/%q/%v", k, g.Message, g.Level, g.SpanID, g.Stated, w.Message, w.Level, w.SpanID, w.Stated)
+		}
 	}
 }
