@@ -128,9 +128,14 @@ func (s *searched) notices() []data.Notice {
 	for _, n := range s.res.Notices {
 		add(n)
 	}
+	// Why lines did not join, once, summed over the traces: an empty
+	// table or wait series then says why.
+	if n, ok := explain.JoinNotice(s.analyses()); ok {
+		add(n)
+	}
 	for _, r := range s.results {
 		for _, n := range r.Notices {
-			if n.Severity == explain.Warning {
+			if n.Severity == explain.Warning && !r.IsJoinNotice(n) {
 				add(n)
 			}
 		}
