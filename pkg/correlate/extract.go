@@ -219,7 +219,7 @@ func (x *Extractor) extractInto(l *model.Log, e *model.LogEntry) {
 		return
 	}
 	// A text line: its message and level word are in the text.
-	msg, level := textMessage(shape.text)
+	msg, level := textMessage(shape.text, !shape.object)
 	if !f.has[propMessage] {
 		l.Message = msg
 		if msg == "" {

@@ -40,7 +40,7 @@ func FuzzExtractTextShapes(f *testing.F) {
 				t.Fatalf("traceparent %q not whole in %q", v, line)
 			}
 		}
-		msg, _ := textMessage(line)
+		msg, _ := textMessage(line, true)
 		if len(msg) > len(line) {
 			t.Fatalf("message %q longer than the line", msg)
 		}

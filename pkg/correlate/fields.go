@@ -22,6 +22,10 @@ type lineShape struct {
 	// the message and a level word are read from.
 	text   string
 	isText bool
+	// object says the text ended with a JSON object: the line's fields
+	// are there, so the text before it is all message (zap's console
+	// format writes the message verbatim, "=" and all).
+	object bool
 }
 
 // parseLine appends the fields of line to dst, wherever they stand: the
@@ -55,14 +59,14 @@ func parseLine(dst model.Labels, line string) (model.Labels, lineShape) {
 		}
 		return dst, lineShape{inner: inner}
 	}
-	dst, text := parseText(dst, inner)
-	return dst, lineShape{inner: inner, text: text, isText: true}
+	dst, text, object := parseText(dst, inner)
+	return dst, lineShape{inner: inner, text: text, isText: true, object: object}
 }
 
 // parseText appends the fields of a line that is not a JSON object: the
 // key=value pairs of its text, then the members of its trailing JSON
 // object, in the line's order. It returns the text before that object.
-func parseText(dst model.Labels, s string) (model.Labels, string) {
+func parseText(dst model.Labels, s string) (model.Labels, string, bool) {
 	t := trimRightSpace(s)
 	if len(t) >= 2 && t[len(t)-1] == '}' {
 		// The object is the one that starts at the leftmost '{' and runs
@@ -89,13 +93,13 @@ func parseText(dst model.Labels, s string) (model.Labels, string) {
 				slices.Reverse(dst[n0:])
 				slices.Reverse(dst[n0 : n0+m])
 				slices.Reverse(dst[n0+m:])
-				return dst, t[:k]
+				return dst, t[:k], true
 			}
 			clear(dst[n0:])
 			dst = dst[:n0]
 		}
 	}
-	return parsePairs(dst, t), t
+	return parsePairs(dst, t), t, false
 }
 
 // maxObjectTries bounds the '{' a text line is tried at for its trailing

@@ -17,8 +17,9 @@ const maxCallerTokens = 8
 
 // textMessage returns the message of a text line (t has no trailing JSON
 // object) and the level word near its start ("" when there is none). The
-// message is "" when nothing remains.
-func textMessage(t string) (msg, level string) {
+// message is "" when nothing remains. With trimFields, key=value pairs
+// and groups that end the text are fields, not message.
+func textMessage(t string, trimFields bool) (msg, level string) {
 	i := 0
 	prefixed := false // a time or bracketed token came before
 	msgAt := -1       // where the message starts once a level is found
@@ -65,6 +66,9 @@ func textMessage(t string) (msg, level string) {
 			}
 			j = e
 		}
+	}
+	if !trimFields {
+		return strings.TrimRight(t[start:], " \t\r\n"), level
 	}
 	return trimTrailingFields(t[start:]), level
 }
