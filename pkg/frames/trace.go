@@ -260,6 +260,10 @@ func (b *traceBuilder) appendLogs(buf []byte, s *model.Span, lines []int32) []by
 	}
 	e, l := 0, 0
 	for e < len(events) || l < len(lines) {
+		if l < len(lines) && b.a.Logs[lines[l]].FromEvent {
+			l++ // the span's own event, written from s.Events
+			continue
+		}
 		if l == len(lines) || (e < len(events) && !events[e].Time.After(b.a.Logs[lines[l]].Entry.Time)) {
 			ev := &events[e]
 			comma()
