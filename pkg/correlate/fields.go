@@ -51,7 +51,8 @@ func parseLine(dst model.Labels, line string) (model.Labels, lineShape) {
 		n0 := len(dst)
 		p := jsonParser{s: inner, i: i}
 		dst, _ = p.object(dst, "", 0)
-		if !unwrapped {
+		// Docker's json-file driver writes "log" first.
+		if !unwrapped && strings.HasPrefix(inner[i:], `{"log":`) {
 			if s, ok := dockerLog(dst[n0:]); ok {
 				dst, inner = dst[:n0], s
 				continue
@@ -397,6 +398,9 @@ func (p *jsonParser) skipComposite() bool {
 // (Go escapes, as go-logfmt writes them) or runs to the next space; inside
 // a group also to the next ',', ';' or closing bracket.
 func parsePairs(dst model.Labels, s string) model.Labels {
+	if strings.IndexByte(s, '=') < 0 {
+		return dst // plain text (most of a console line): no pair to find
+	}
 	depth := 0
 	i := 0
 	for i < len(s) {

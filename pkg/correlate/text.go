@@ -68,7 +68,7 @@ func textMessage(t string, trimFields bool) (msg, level string) {
 		}
 	}
 	if !trimFields {
-		return strings.TrimRight(t[start:], " \t\r\n"), level
+		return trimRightSpace(t[start:]), level
 	}
 	return trimTrailingFields(t[start:]), level
 }
@@ -244,12 +244,14 @@ func isNumber(tok string) bool {
 
 // isFileLine reports "lock.go:88", "app/handler.go:88:", "Main.java:42)".
 func isFileLine(tok string) bool {
-	tok = strings.TrimRight(tok, ":)")
+	for len(tok) > 0 && (tok[len(tok)-1] == ':' || tok[len(tok)-1] == ')') {
+		tok = tok[:len(tok)-1]
+	}
 	k := strings.LastIndexByte(tok, ':')
 	if k <= 0 || !isNumber(tok[k+1:]) {
 		return false
 	}
-	return strings.ContainsAny(tok[:k], "./")
+	return strings.IndexByte(tok[:k], '.') >= 0 || strings.IndexByte(tok[:k], '/') >= 0
 }
 
 // isPair reports a key=value token (an MDC value in a pattern:
@@ -289,7 +291,7 @@ func isLoggerName(tok string) bool {
 // separators left before them.
 func trimTrailingFields(m string) string {
 	for {
-		m = strings.TrimRight(m, " \t\r\n")
+		m = trimRightSpace(m)
 		if m == "" {
 			return m
 		}
@@ -325,7 +327,14 @@ func trimTrailingFields(m string) string {
 		}
 		m = m[:cut]
 	}
-	m = strings.TrimRight(m, " \t,;|-:")
+	for len(m) > 0 {
+		switch m[len(m)-1] {
+		case ' ', '\t', ',', ';', '|', '-', ':':
+			m = m[:len(m)-1]
+			continue
+		}
+		break
+	}
 	return m
 }
 
