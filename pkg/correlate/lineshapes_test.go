@@ -63,15 +63,15 @@ var lineShapeRows = []lineShapeRow{
 		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true, carriesAll: true,
 	},
 	{
-		name:    "zap console: the text before the fields is all message, '=' and all",
-		line:    "2026-11-25T16:36:38.850Z\tINFO\tproxy/proxy.go:120\tproxied GET /dashboard upstream=dashboard-service status=200\t" + `{"trace_id": "` + shapeTrace + `", "span_id": "` + shapeSpan + `"}`,
-		trace:   shapeTrace, span: shapeSpan, level: "info", wrap: true,
+		name:  "zap console: the text before the fields is all message, '=' and all",
+		line:  "2026-11-25T16:36:38.850Z\tINFO\tproxy/proxy.go:120\tproxied GET /dashboard upstream=dashboard-service status=200\t" + `{"trace_id": "` + shapeTrace + `", "span_id": "` + shapeSpan + `"}`,
+		trace: shapeTrace, span: shapeSpan, level: "info", wrap: true,
 		message: "proxied GET /dashboard upstream=dashboard-service status=200",
 	},
 	{
-		name:    "a sentence that starts with a level-like word has no level",
-		line:    "Error budget exceeded trace_id=" + shapeTrace + " span_id=" + shapeSpan,
-		trace:   shapeTrace, span: shapeSpan, wrap: true,
+		name:  "a sentence that starts with a level-like word has no level",
+		line:  "Error budget exceeded trace_id=" + shapeTrace + " span_id=" + shapeSpan,
+		trace: shapeTrace, span: shapeSpan, wrap: true,
 		message: "Error budget exceeded",
 	},
 	{

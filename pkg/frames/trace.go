@@ -139,6 +139,9 @@ func (b *traceBuilder) groupLines() {
 		return
 	}
 	bucket := func(l *model.Log) int {
+		if l.FromEvent {
+			return -1 // a span event: appendLogs writes it from the span
+		}
 		if l.SpanIndex >= 0 && l.SpanIndex < n {
 			return l.SpanIndex
 		}
@@ -260,10 +263,6 @@ func (b *traceBuilder) appendLogs(buf []byte, s *model.Span, lines []int32) []by
 	}
 	e, l := 0, 0
 	for e < len(events) || l < len(lines) {
-		if l < len(lines) && b.a.Logs[lines[l]].FromEvent {
-			l++ // the span's own event, written from s.Events
-			continue
-		}
 		if l == len(lines) || (e < len(events) && !events[e].Time.After(b.a.Logs[lines[l]].Entry.Time)) {
 			ev := &events[e]
 			comma()
