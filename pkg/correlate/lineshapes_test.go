@@ -16,7 +16,7 @@ const (
 	shapeMsg   = "Waiting for lock behind 3 transactions"
 )
 
-// lineShape is one row: a line exactly as the named software writes it,
+// lineShapeRow is one row: a line exactly as the named software writes it,
 // and what the engine must read from it.
 type lineShapeRow struct {
 	name     string
@@ -28,9 +28,6 @@ type lineShapeRow struct {
 	message  string // shapeMsg unless set
 	level    string
 	wrap     bool // also test it inside Docker json-file and CRI wrappers
-	// carriesAll marks the shapes that carry message, level and both ids
-	// (the end-to-end test gives them the same figures as JSON).
-	carriesAll bool
 }
 
 // lineShapeRows are written from the libraries' documented formats (their
@@ -40,27 +37,27 @@ var lineShapeRows = []lineShapeRow{
 	{
 		name:  "JSON (logstash-logback-encoder)",
 		line:  `{"@timestamp":"2026-11-25T16:36:38.850Z","@version":"1","message":"` + shapeMsg + `","logger_name":"com.example.ledger.LockManager","thread_name":"http-nio-8080-exec-1","level":"WARN","level_value":30000,"traceId":"` + shapeTrace + `","spanId":"` + shapeSpan + `"}`,
-		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true,
 	},
 	{
 		name:  "logfmt (go-kit log)",
 		line:  `ts=2026-11-25T16:36:38.850Z caller=lock.go:88 level=warn msg="` + shapeMsg + `" trace_id=` + shapeTrace + ` span_id=` + shapeSpan,
-		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true,
 	},
 	{
 		name:  "zap production JSON",
 		line:  `{"level":"warn","ts":1764088598.8501234,"caller":"lockmgr/lock.go:88","msg":"` + shapeMsg + `","trace_id":"` + shapeTrace + `","span_id":"` + shapeSpan + `"}`,
-		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true,
 	},
 	{
 		name:  "zap console (development config)",
 		line:  "2026-11-25T16:36:38.850Z\tWARN\tlockmgr/lock.go:88\t" + shapeMsg + "\t" + `{"service": "ledger", "trace_id": "` + shapeTrace + `", "span_id": "` + shapeSpan + `"}`,
-		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true,
 	},
 	{
 		name:  "zap console (production config: epoch time, named logger)",
 		line:  "1.7640885988501234e+09\twarn\tlockmgr/lock.go:88\t" + shapeMsg + "\t" + `{"trace_id": "` + shapeTrace + `", "span_id": "` + shapeSpan + `", "waiters": 3}`,
-		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true,
 	},
 	{
 		name:  "zap console: the text before the fields is all message, '=' and all",
@@ -77,52 +74,57 @@ var lineShapeRows = []lineShapeRow{
 	{
 		name:  "logrus text formatter (fields sorted)",
 		line:  `time="2026-11-25T16:36:38Z" level=warning msg="` + shapeMsg + `" span_id=` + shapeSpan + ` trace_id=` + shapeTrace,
-		trace: shapeTrace, span: shapeSpan, level: "warning", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warning", wrap: true,
 	},
 	{
 		name:  "logrus text formatter on a terminal",
 		line:  "WARN[0042] " + shapeMsg + "                 span_id=" + shapeSpan + " trace_id=" + shapeTrace,
-		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true,
 	},
 	{
 		name:  "logrus JSON formatter",
 		line:  `{"level":"warning","msg":"` + shapeMsg + `","span_id":"` + shapeSpan + `","time":"2026-11-25T16:36:38Z","trace_id":"` + shapeTrace + `"}`,
-		trace: shapeTrace, span: shapeSpan, level: "warning", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warning", wrap: true,
 	},
 	{
 		name:  "Python logging, the cookbook's format, ids appended",
 		line:  "2026-11-25 16:36:38,850 - ledger.locks - WARNING - " + shapeMsg + " trace_id=" + shapeTrace + " span_id=" + shapeSpan,
-		trace: shapeTrace, span: shapeSpan, level: "warning", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warning", wrap: true,
 	},
 	{
 		name:  "Python logging.basicConfig default format, ids appended",
 		line:  "WARNING:ledger.locks:" + shapeMsg + " trace_id=" + shapeTrace + " span_id=" + shapeSpan,
-		trace: shapeTrace, span: shapeSpan, level: "warning", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warning", wrap: true,
 	},
 	{
 		name:  "Python OpenTelemetry logging instrumentation default format",
 		line:  "2026-11-25 16:36:38,850 WARNING [ledger.locks] [locks.py:42] [trace_id=" + shapeTrace + " span_id=" + shapeSpan + " resource.service.name=ledger trace_sampled=True] - " + shapeMsg,
-		trace: shapeTrace, span: shapeSpan, level: "warning", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warning", wrap: true,
 	},
 	{
 		name:  "Python logging with a JSON extra after the text",
 		line:  "2026-11-25 16:36:38,850 WARNING ledger.locks " + shapeMsg + ` {"trace_id": "` + shapeTrace + `", "span_id": "` + shapeSpan + `"}`,
-		trace: shapeTrace, span: shapeSpan, level: "warning", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warning", wrap: true,
 	},
 	{
 		name:  "logback MDC pattern [traceId=…, spanId=…]",
 		line:  "2026-11-25 16:36:38.850 [http-nio-8080-exec-1] WARN  c.e.ledger.LockManager [traceId=" + shapeTrace + ", spanId=" + shapeSpan + "] - " + shapeMsg,
-		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true,
+	},
+	{
+		name:  "logback MDC pattern [traceId=… spanId=…] before the logger",
+		line:  "16:36:38.850 [http-nio-8080-exec-1] [traceId=" + strings.ToUpper(shapeTrace) + " spanId=" + strings.ToUpper(shapeSpan) + "] WARN  c.e.ledger.LockManager - " + shapeMsg,
+		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true,
 	},
 	{
 		name:  "log4j2 pattern with the OpenTelemetry agent's MDC keys",
 		line:  "16:36:38.850 WARN  [http-nio-8080-exec-1] c.e.ledger.LockManager trace_id=" + shapeTrace + " span_id=" + shapeSpan + " trace_flags=01 - " + shapeMsg,
-		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true,
 	},
 	{
 		name:  "log4j2 %X (the whole MDC map)",
 		line:  "2026-11-25 16:36:38,850 WARN [main] c.e.ledger.LockManager {span_id=" + shapeSpan + ", trace_flags=01, trace_id=" + shapeTrace + "} " + shapeMsg,
-		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true,
 	},
 	{
 		name:  "Spring Boot 3 console with its correlation id (ids only as [trace-span])",
@@ -132,17 +134,17 @@ var lineShapeRows = []lineShapeRow{
 	{
 		name:  "Go slog TextHandler",
 		line:  `time=2026-11-25T16:36:38.850Z level=WARN msg="` + shapeMsg + `" trace_id=` + shapeTrace + ` span_id=` + shapeSpan,
-		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true,
 	},
 	{
 		name:  "Go slog JSONHandler",
 		line:  `{"time":"2026-11-25T16:36:38.850123456Z","level":"WARN","msg":"` + shapeMsg + `","trace_id":"` + shapeTrace + `","span_id":"` + shapeSpan + `"}`,
-		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true,
 	},
 	{
 		name:  "Go slog default handler (through package log)",
 		line:  "2026/11/25 16:36:38 WARN " + shapeMsg + " trace_id=" + shapeTrace + " span_id=" + shapeSpan,
-		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true, carriesAll: true,
+		trace: shapeTrace, span: shapeSpan, level: "warn", wrap: true,
 	},
 	{
 		name:  "nginx access log with $http_traceparent",
