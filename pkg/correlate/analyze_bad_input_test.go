@@ -119,7 +119,7 @@ func TestAnalyzeBadUpstreamData(t *testing.T) {
 			name:    "only other traces' lines",
 			trace:   mkTrace(sp{id: "a1", start: 0, end: 1000}),
 			entries: []model.LogEntry{{Time: at(1), Line: `{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"a1","message":"noise"}`}},
-			notices: []string{"belongs to other traces", "no log entries were found for this trace"},
+			notices: []string{"belongs to another trace", "no log entries were found for this trace"},
 		},
 		{
 			name:    "no spans, only lines",

@@ -26,14 +26,34 @@ func BenchmarkAnalyze(b *testing.B) {
 	}
 }
 
-// BenchmarkExtract measures field extraction alone, per entry.
+// BenchmarkExtract measures field extraction alone, per entry: synth's
+// JSON lines, and the same lines in zap's console format.
 func BenchmarkExtract(b *testing.B) {
-	_, entries := synth.Generate(synth.Config{Spans: 1000, LogsPerSpan: 10, Seed: 1})
-	x := NewExtractor(Options{})
+	for _, c := range []struct {
+		name string
+		text int
+	}{{"json", 0}, {"zap-console", 1}} {
+		b.Run(c.name, func(b *testing.B) {
+			_, entries := synth.Generate(synth.Config{Spans: 1000, LogsPerSpan: 10, Seed: 1, TextEvery: c.text})
+			x := NewExtractor(Options{})
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				x.Extract(&entries[i%len(entries)])
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkAnalyzeTextLines is BenchmarkAnalyze's 10k case with every
+// second line in zap's console format (text, then a JSON object with the
+// ids): the extraction's cost on lines that are not JSON as a whole.
+func BenchmarkAnalyzeTextLines(b *testing.B) {
+	tr, entries := synth.Generate(synth.Config{Spans: 10_000, LogsPerSpan: 10, Seed: 1, TextEvery: 2})
+	runtime.GC()
 	b.ReportAllocs()
-	i := 0
 	for b.Loop() {
-		x.Extract(&entries[i%len(entries)])
-		i++
+		Analyze(tr, entries, Options{})
 	}
 }

@@ -32,6 +32,7 @@ type keyRef struct {
 	p      prop
 	rank   uint16
 	millis bool // for propStated: the value is a number of milliseconds
+	sevNum bool // for propLevel: the value is an OpenTelemetry severity_number
 }
 
 // Extractor reads ids, message, level and stated duration from log entries.
@@ -71,11 +72,31 @@ func NewExtractor(opts Options) *Extractor {
 	opts = opts.withDefaults()
 	x := &Extractor{}
 	add := func(p prop, names []string, millis bool, offset int) {
+		x.addKeys(p, names, millis, false, offset)
+	}
+	add(propTrace, opts.TraceIDFields, false, 0)
+	add(propSpan, opts.SpanIDFields, false, 0)
+	add(propMessage, opts.MessageFields, false, 0)
+	add(propLevel, opts.LevelFields, false, 0)
+	// OpenTelemetry's severity_number serves when no level key does.
+	x.addKeys(propLevel, []string{severityNumberKey}, false, true, len(opts.LevelFields))
+	add(propStated, opts.MillisFields, true, 0)
+	add(propStated, opts.DurationFields, false, len(opts.MillisFields))
+	return x
+}
+
+// severityNumberKey is the OpenTelemetry log record's severity number, as
+// Loki's OTLP ingestion stores it in structured metadata.
+const severityNumberKey = "severity_number"
+
+// addKeys adds names to the key table for p, ranked from offset.
+func (x *Extractor) addKeys(p prop, names []string, millis, sevNum bool, offset int) {
+	{
 		for i, n := range names {
 			if _, dup := x.lookup(n); dup { // the first property to claim a key keeps it
 				continue
 			}
-			ref := keyRef{p: p, rank: uint16(offset + i), millis: millis}
+			ref := keyRef{p: p, rank: uint16(offset + i), millis: millis, sevNum: sevNum}
 			if len(n) <= maxKeyLen {
 				x.byLen[len(n)] = append(x.byLen[len(n)], keyEntry{n, ref})
 			} else {
@@ -86,13 +107,6 @@ func NewExtractor(opts Options) *Extractor {
 			}
 		}
 	}
-	add(propTrace, opts.TraceIDFields, false, 0)
-	add(propSpan, opts.SpanIDFields, false, 0)
-	add(propMessage, opts.MessageFields, false, 0)
-	add(propLevel, opts.LevelFields, false, 0)
-	add(propStated, opts.MillisFields, true, 0)
-	add(propStated, opts.DurationFields, false, len(opts.MillisFields))
-	return x
 }
 
 // Extract reads one entry with opts. It builds the key table on every call;
@@ -142,6 +156,7 @@ func (x *Extractor) Extract(e *model.LogEntry) model.Log {
 // large struct twice per entry.
 func (x *Extractor) extractInto(l *model.Log, e *model.LogEntry) {
 	var fields model.Labels
+	var shape lineShape
 	if x.useArena {
 		// Parse straight into the arena. A line with more fields than the
 		// chunk has room for makes append move to a bigger array; the
@@ -150,16 +165,26 @@ func (x *Extractor) extractInto(l *model.Log, e *model.LogEntry) {
 			x.arena = make(model.Labels, 0, arenaChunk)
 		}
 		n := len(x.arena)
-		x.arena = parseLine(x.arena, e.Line)
+		x.arena, shape = parseLine(x.arena, e.Line)
 		if len(x.arena) > n {
 			fields = x.arena[n:len(x.arena):len(x.arena)]
 		}
-	} else if x.scratch = parseLine(x.scratch[:0], e.Line); len(x.scratch) > 0 {
+	} else if x.scratch, shape = parseLine(x.scratch[:0], e.Line); len(x.scratch) > 0 {
 		fields = append(model.Labels(nil), x.scratch...)
 	}
 
 	var f found
 	x.scan(&f, fields, false)
+	if !f.has[propTrace] || !f.has[propSpan] {
+		// A W3C traceparent anywhere in the line, under any key or bare
+		// (access logs, proxies), still counts as the line's own.
+		if tid, sid, ok := findTraceparent(shape.inner); ok && (!f.has[propTrace] || f.val[propTrace] == tid) {
+			f.val[propTrace], f.has[propTrace] = tid, true
+			if !f.has[propSpan] {
+				f.val[propSpan], f.has[propSpan] = sid, true
+			}
+		}
+	}
 	if !f.complete() {
 		x.scan(&f, e.Parsed, true)
 	}
@@ -181,8 +206,31 @@ func (x *Extractor) extractInto(l *model.Log, e *model.LogEntry) {
 		Stated:    f.stated,
 		HasStated: f.has[propStated],
 	}
+	if f.has[propMessage] && f.has[propLevel] {
+		return
+	}
+	if !shape.isText {
+		if !f.has[propMessage] {
+			l.Message = shape.inner
+			if l.Message == "" {
+				l.Message = e.Line // an empty wrapped line
+			}
+		}
+		return
+	}
+	// A text line: its message and level word are in the text.
+	msg, level := textMessage(shape.text, !shape.object)
 	if !f.has[propMessage] {
-		l.Message = e.Line
+		l.Message = msg
+		if msg == "" {
+			l.Message = shape.inner
+		}
+		if l.Message == "" {
+			l.Message = e.Line // an empty wrapped line
+		}
+	}
+	if !f.has[propLevel] {
+		l.Level = level
 	}
 }
 
@@ -234,12 +282,14 @@ func (x *Extractor) scan(f *found, src model.Labels, labelSource bool) {
 func validate(ref keyRef, v string) (string, time.Duration, bool) {
 	switch ref.p {
 	case propTrace:
+		v = trimIDPunct(v)
 		if isLowerHex(v, 32) {
 			return v, 0, true
 		}
 		id, ok := model.NormalizeTraceID(v)
 		return id, 0, ok
 	case propSpan:
+		v = trimIDPunct(v)
 		if isLowerHex(v, 16) {
 			return v, 0, true
 		}
@@ -248,9 +298,42 @@ func validate(ref keyRef, v string) (string, time.Duration, bool) {
 	case propStated:
 		d, ok := parseStated(v, ref.millis)
 		return v, d, ok
+	case propLevel:
+		if ref.sevNum {
+			lv := severityNumberLevel(v)
+			return lv, 0, lv != ""
+		}
+		return v, 0, v != "" && (v[0] > ' ' || strings.TrimSpace(v) != "")
 	default:
 		return v, 0, v != "" && (v[0] > ' ' || strings.TrimSpace(v) != "")
 	}
+}
+
+// trimIDPunct takes off the ',' or ';' that ends a value written before
+// another field outside a group ("trace_id=…, span_id=…").
+func trimIDPunct(v string) string {
+	if n := len(v); n > 0 && (v[n-1] == ',' || v[n-1] == ';') {
+		return v[:n-1]
+	}
+	return v
+}
+
+// severityNumberLevel maps OpenTelemetry's severity_number to a level:
+// 1–8 debug (TRACE and DEBUG), 9–12 info, 13–16 warn, 17–24 error (FATAL counts
+// as an error). Anything else is no level.
+func severityNumberLevel(v string) string {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	switch {
+	case err != nil || n < 1 || n > 24:
+		return ""
+	case n <= 8:
+		return "debug"
+	case n <= 12:
+		return "info"
+	case n <= 16:
+		return "warn"
+	}
+	return "error"
 }
 
 // maxStatedMs keeps a stated duration inside time.Duration.

@@ -184,7 +184,7 @@ func TestParseLine(t *testing.T) {
 		{`k="unterminated`, ls(L("k", "unterminated"))},
 	}
 	for _, tc := range tests {
-		if got := parseLine(nil, tc.line); !slices.Equal(got, tc.want) {
+		if got, _ := parseLine(nil, tc.line); !slices.Equal(got, tc.want) {
 			t.Errorf("parseLine(%q) = %v, want %v", tc.line, got, tc.want)
 		}
 	}

@@ -1,6 +1,7 @@
 package correlate
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -12,19 +13,146 @@ import (
 // raw JSON text; the bound keeps adversarial lines from exhausting the stack.
 const maxJSONDepth = 32
 
-// parseLine appends the fields of line to dst: the members of a JSON object
-// (nested objects flattened with "_" as Loki's json parser does), else the
-// key=value pairs of logfmt. Values are strings. A malformed JSON line keeps
-// the members read before the error, because a line cut at Loki's
+// lineShape says what parseLine found around the fields.
+type lineShape struct {
+	// inner is the line inside a Docker or CRI wrapper, else the line.
+	inner string
+	// text is, for a line that is not a JSON object, the text before its
+	// trailing JSON object (the whole inner line when it has none): where
+	// the message and a level word are read from.
+	text   string
+	isText bool
+	// object says the text ended with a JSON object: the line's fields
+	// are there, so the text before it is all message (zap's console
+	// format writes the message verbatim, "=" and all).
+	object bool
+}
+
+// parseLine appends the fields of line to dst, wherever they stand: the
+// members of a JSON object line (nested objects flattened with "_" as
+// Loki's json parser does); for any other line, the key=value pairs
+// anywhere in its text (logfmt, or MDC groups such as [traceId=…,
+// spanId=…]) and the members of a JSON object that ends the line after a
+// text prefix (zap's console format, Python logging with a JSON extra).
+// A Docker json-file or CRI wrapper is taken off first: its inner line is
+// the one the service wrote. Values are strings. A malformed JSON line
+// keeps the members read before the error, because a line cut at Loki's
 // max_line_size usually still carries its ids near the start.
-func parseLine(dst model.Labels, line string) model.Labels {
-	i := skipSpace(line, 0)
-	if i < len(line) && line[i] == '{' {
-		p := jsonParser{s: line, i: i}
-		dst, _ = p.object(dst, "", 0)
-		return dst
+func parseLine(dst model.Labels, line string) (model.Labels, lineShape) {
+	inner := line
+	if s, ok := unwrapCRI(line); ok {
+		inner = s
 	}
-	return parseLogfmt(dst, line)
+	for unwrapped := false; ; unwrapped = true {
+		i := skipSpace(inner, 0)
+		if i >= len(inner) || inner[i] != '{' {
+			break
+		}
+		n0 := len(dst)
+		p := jsonParser{s: inner, i: i}
+		dst, _ = p.object(dst, "", 0)
+		// Docker's json-file driver writes "log" first.
+		if !unwrapped && strings.HasPrefix(inner[i:], `{"log":`) {
+			if s, ok := dockerLog(dst[n0:]); ok {
+				dst, inner = dst[:n0], s
+				continue
+			}
+		}
+		return dst, lineShape{inner: inner}
+	}
+	dst, text, object := parseText(dst, inner)
+	return dst, lineShape{inner: inner, text: text, isText: true, object: object}
+}
+
+// parseText appends the fields of a line that is not a JSON object: the
+// key=value pairs of its text, then the members of its trailing JSON
+// object, in the line's order. It returns the text before that object.
+func parseText(dst model.Labels, s string) (model.Labels, string, bool) {
+	t := trimRightSpace(s)
+	if len(t) >= 2 && t[len(t)-1] == '}' {
+		// The object is the one that starts at the leftmost '{' and runs
+		// exactly to the end; a few tries bound a line of many braces.
+		from := 0
+		for range maxObjectTries {
+			k := strings.IndexByte(t[from:], '{')
+			if k < 0 {
+				break
+			}
+			k += from
+			from = k + 1
+			if k == 0 || t[k-1] > ' ' {
+				continue // inside a word ("k={}"), not an object of its own
+			}
+			n0 := len(dst)
+			p := jsonParser{s: t, i: k}
+			var ok bool
+			if dst, ok = p.object(dst, "", 0); ok && p.i == len(t) {
+				n1 := len(dst)
+				dst = parsePairs(dst, t[:k])
+				// The pairs stand before the object: rotate them in front.
+				m := len(dst) - n1
+				slices.Reverse(dst[n0:])
+				slices.Reverse(dst[n0 : n0+m])
+				slices.Reverse(dst[n0+m:])
+				return dst, t[:k], true
+			}
+			clear(dst[n0:])
+			dst = dst[:n0]
+		}
+	}
+	return parsePairs(dst, t), t, false
+}
+
+// maxObjectTries bounds the '{' a text line is tried at for its trailing
+// JSON object.
+const maxObjectTries = 8
+
+// dockerLog reports whether fields are a Docker json-file record
+// ({"log": …, "stream": …, "time": …}, perhaps with "attrs") and returns
+// the line it wraps, without the newline Docker keeps.
+func dockerLog(fields model.Labels) (string, bool) {
+	var log string
+	hasLog, hasStream := false, false
+	for _, f := range fields {
+		switch {
+		case f.Name == "log":
+			log, hasLog = f.Value, true
+		case f.Name == "stream":
+			hasStream = true
+		case f.Name == "time" || strings.HasPrefix(f.Name, "attrs_"):
+		default:
+			return "", false
+		}
+	}
+	if !hasLog || !hasStream {
+		return "", false
+	}
+	return strings.TrimRight(log, "\r\n"), true
+}
+
+// unwrapCRI takes off the CRI log format's prefix (containerd, CRI-O:
+// "<RFC 3339 time> stdout|stderr F|P <line>") and returns the line.
+func unwrapCRI(s string) (string, bool) {
+	// The time is at least "2006-01-02T15:04:05Z".
+	if len(s) < 30 || s[4] != '-' || s[0] < '0' || s[0] > '9' {
+		return "", false
+	}
+	sp := strings.IndexByte(s[:min(len(s), 40)], ' ')
+	if sp < 20 || s[10] != 'T' {
+		return "", false
+	}
+	r := s[sp+1:]
+	if len(r) < 9 || (r[:7] != "stdout " && r[:7] != "stderr ") || (r[7] != 'F' && r[7] != 'P') || r[8] != ' ' {
+		return "", false
+	}
+	return r[9:], true
+}
+
+func trimRightSpace(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t' || s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 func skipSpace(s string, i int) int {
@@ -262,17 +390,43 @@ func (p *jsonParser) skipComposite() bool {
 	return false
 }
 
-// parseLogfmt appends the key=value pairs of a logfmt line. Bare words
-// without "=" are skipped: they are what a plain-text line is made of, not
-// fields.
-func parseLogfmt(dst model.Labels, s string) model.Labels {
+// parsePairs appends the key=value pairs that stand anywhere in s: a
+// logfmt line, pairs in the middle of a message, and groups in brackets,
+// parentheses or braces ("[traceId=…, spanId=…]" of Java MDC patterns,
+// "{spanId=…, traceId=…}" of log4j2's %X). Bare words are skipped: they
+// are what a plain-text line is made of, not fields. A value is quoted
+// (Go escapes, as go-logfmt writes them) or runs to the next space; inside
+// a group also to the next ',', ';' or closing bracket.
+func parsePairs(dst model.Labels, s string) model.Labels {
+	if strings.IndexByte(s, '=') < 0 {
+		return dst // plain text (most of a console line): no pair to find
+	}
+	depth := 0
 	i := 0
 	for i < len(s) {
-		for i < len(s) && s[i] <= ' ' {
+		// Spaces, group separators and brackets between words.
+		for i < len(s) {
+			c := s[i]
+			switch {
+			case c <= ' ':
+			case c == '[' || c == '(' || c == '{':
+				depth++
+			case depth > 0 && (c == ',' || c == ';'):
+			case depth > 0 && (c == ']' || c == ')' || c == '}'):
+				depth--
+			default:
+				goto word
+			}
 			i++
 		}
+		break
+	word:
 		start := i
-		for i < len(s) && s[i] > ' ' && s[i] != '=' && s[i] != '"' {
+		for i < len(s) {
+			c := s[i]
+			if c <= ' ' || c == '=' || c == '"' || depth > 0 && groupEnd[c] {
+				break
+			}
 			i++
 		}
 		key := s[start:i]
@@ -286,7 +440,7 @@ func parseLogfmt(dst model.Labels, s string) model.Labels {
 			continue
 		case '=':
 		default:
-			continue // bare word ended by a space
+			continue // bare word ended by a space or a group's end
 		}
 		i++ // '='
 		if key == "" {
@@ -297,7 +451,7 @@ func parseLogfmt(dst model.Labels, s string) model.Labels {
 			val, i = logfmtQuoted(s, i)
 		} else {
 			vs := i
-			for i < len(s) && s[i] > ' ' {
+			for i < len(s) && s[i] > ' ' && !(depth > 0 && groupEnd[s[i]]) {
 				i++
 			}
 			val = s[vs:i]
@@ -306,6 +460,14 @@ func parseLogfmt(dst model.Labels, s string) model.Labels {
 	}
 	return dst
 }
+
+// groupEnd marks the bytes that end a key or value inside a group.
+var groupEnd = func() (t [256]bool) {
+	for _, c := range ",;])}" {
+		t[c] = true
+	}
+	return t
+}()
 
 // logfmtQuoted reads the quoted value at s[i] (a '"') and returns it
 // unquoted with the index after it. Escapes follow Go's syntax, as

@@ -3,6 +3,8 @@ package correlate
 import (
 	"fmt"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/tracegap/correlator/pkg/model"
 )
@@ -15,12 +17,23 @@ import (
 // a trace-level log: kept and counted, never dropped. An entry with no
 // usable trace id at all is kept too: Loki returned it for this trace's
 // query, and dropping it would hide evidence; it joins by span id when it
-// has one the trace knows.
+// has one the trace knows. An entry that names no span through any field
+// but contains the full id of one of the trace's spans as a whole token
+// joins that span (the trace's ids are known, so this needs no format).
+//
+// Span events are entries of their spans too; one that repeats a Loki
+// line of its span (same message within 1 ms) is that line and is dropped.
 //
 // Identical entries are all kept: a service that logs the same line twice
 // did log it twice. Removing the copies Loki returns when two pages
 // overlap is the Loki client's job, so DuplicateLogs stays 0 here.
 func (s *state) join(entries []model.LogEntry) {
+	nLoki := len(entries)
+	events, eventSpan := s.eventEntries()
+	if len(events) > 0 {
+		all := make([]model.LogEntry, 0, nLoki+len(events))
+		entries = append(append(all, entries...), events...)
+	}
 	keys := s.timeOrder(entries)
 
 	// Extraction is most of the join's cost and independent per entry, so
@@ -35,28 +48,46 @@ func (s *state) join(entries []model.LogEntry) {
 	match := s.retryMatcher()
 	parts := split(len(keys))
 	kept := make([]int, len(parts))
-	others := make([]int, len(parts))
+	stats := make([]model.JoinStats, len(parts))
 	run(parts, func(w, lo, hi int) {
 		x := NewExtractor(s.opts)
 		x.useArena = true
+		st := &stats[w]
 		n := lo
 		for p := lo; p < hi; p++ {
 			l := &logs[n]
-			x.extractInto(l, &entries[keys[p].i])
-			if l.TraceID != "" && s.traceID != "" && l.TraceID != s.traceID {
-				others[w]++
-				continue // the slot is reused (or cleared below)
-			}
-			flag := uint8(severity(l.Level))
-			if l.SpanID != "" {
-				if i, ok := s.index[l.SpanID]; ok {
+			if ei := int(keys[p].i); ei >= nLoki {
+				i := eventSpan[ei-nLoki]
+				x.extractEvent(l, &entries[ei], s.traceID, s.ids[i])
+				l.SpanIndex = int(i)
+			} else {
+				x.extractInto(l, &entries[ei])
+				if l.TraceID != "" && s.traceID != "" && l.TraceID != s.traceID {
+					st.OtherTrace++
+					continue // the slot is reused (or cleared below)
+				}
+				switch i, ok := s.index[l.SpanID]; {
+				case ok && l.SpanID != "":
 					l.SpanIndex = int(i)
-					// Only span entries can be log retries: a retry is
-					// reported on its span.
-					if match(l.Message) {
-						flag |= flagRetry
+				case l.SpanID != "":
+					st.UnknownSpan++
+				default:
+					if i, ok := s.knownSpan(l.Entry.Line); ok {
+						l.SpanIndex, l.SpanID = int(i), s.ids[i]
+						st.ByKnownID++
+						break
+					}
+					st.NoSpanID++
+					if st.Sample == "" {
+						st.Sample = cutLine(l.Entry.Line)
 					}
 				}
+			}
+			flag := uint8(severity(l.Level))
+			// Only span entries can be log retries: a retry is reported
+			// on its span.
+			if l.SpanIndex >= 0 && match(l.Message) {
+				flag |= flagRetry
 			}
 			flags[n], times[n] = flag, keys[p].t
 			n++
@@ -64,6 +95,7 @@ func (s *state) join(entries []model.LogEntry) {
 		kept[w] = n - lo
 	})
 	n := 0
+	var js model.JoinStats
 	for w, part := range parts {
 		if n != part[0] {
 			copy(logs[n:], logs[part[0]:part[0]+kept[w]])
@@ -71,10 +103,23 @@ func (s *state) join(entries []model.LogEntry) {
 			copy(times[n:], times[part[0]:part[0]+kept[w]])
 		}
 		n += kept[w]
-		a.OtherTraceLogs += others[w]
+		st := &stats[w]
+		js.OtherTrace += st.OtherTrace
+		js.UnknownSpan += st.UnknownSpan
+		js.NoSpanID += st.NoSpanID
+		js.ByKnownID += st.ByKnownID
+		if js.Sample == "" {
+			js.Sample = st.Sample // the first in time order
+		}
+	}
+	if len(events) > 0 {
+		js.Events = len(events)
+		n = dropEventRepeats(logs[:n], flags[:n], times[:n])
+		js.EventDuplicates = len(events) - countEvents(logs[:n])
 	}
 	clear(logs[n:]) // release dropped entries' lines
 	a.Logs, s.logFlag, s.logT = logs[:n], flags[:n], times[:n]
+	a.OtherTraceLogs = js.OtherTrace
 
 	// Link each entry to the previous one of its span.
 	counts := make([]int32, s.n+1)
@@ -91,6 +136,8 @@ func (s *state) join(entries []model.LogEntry) {
 			a.TraceLevelLogs++
 		}
 	}
+	js.Joined = len(a.Logs) - a.TraceLevelLogs
+	a.Join = js
 
 	// Bucket by span: a counting sort keeps each span's entries in time order.
 	s.logOff = counts
@@ -111,21 +158,82 @@ func (s *state) join(entries []model.LogEntry) {
 		s.rankStart[r+1] = s.rankStart[r] + a.Figures[i].LogCount
 	}
 
-	if a.TraceLevelLogs > 0 {
-		a.Notices = append(a.Notices, fmt.Sprintf(
-			"%s no span id, or one that is not in the trace; %s and shown on the root span",
-			agree(a.TraceLevelLogs, "1 log entry of this trace carries", "%d log entries of this trace carry"),
-			agree(a.TraceLevelLogs, "it is kept as a trace-level log", "they are kept as trace-level logs")))
-	}
-	if a.OtherTraceLogs > 0 {
-		a.Notices = append(a.Notices, fmt.Sprintf(
-			"%s returned by Loki %s to other traces and %s ignored",
-			plural(a.OtherTraceLogs, "log entry", "log entries"), agree(a.OtherTraceLogs, "belongs", "belong"), agree(a.OtherTraceLogs, "was", "were")))
+	if text, _ := JoinNotice(js); text != "" {
+		a.Notices = append(a.Notices, text)
 	}
 	if len(a.Logs) == 0 && s.n > 0 {
 		a.Notices = append(a.Notices,
 			"no log entries were found for this trace, so there are no log gaps or log retries; check that the services log the trace id and that the log query covers them")
 	}
+}
+
+// knownSpan finds the span a line names by containing its full 16-hex id
+// as a whole token (either case, not inside a longer hex run or word).
+func (s *state) knownSpan(line string) (int32, bool) {
+	if s.n == 0 || len(line) < 16 {
+		return 0, false
+	}
+	var found int32
+	ok := spanIDToken(line, func(id []byte) bool {
+		i, hit := s.index[string(id)]
+		found = i
+		return hit
+	})
+	return found, ok
+}
+
+// maxSampleLen is how much of an unreadable line a notice quotes.
+const maxSampleLen = 200
+
+// cutLine cuts a line to maxSampleLen bytes for a notice, on a rune
+// boundary, marking the cut.
+func cutLine(line string) string {
+	line = strings.TrimSpace(line)
+	if len(line) <= maxSampleLen {
+		return line
+	}
+	k := maxSampleLen
+	for k > 0 && !utf8.RuneStart(line[k]) {
+		k--
+	}
+	return line[:k] + "…"
+}
+
+// JoinNotice says why log entries did not join a span, counted by
+// reason, and what to set; warning is true when more than half of the
+// trace's entries did not join (most likely their ids are in a shape the
+// settings do not read). It is "" when every entry joined. The engine adds
+// it to Analysis.Notices; callers that sum JoinStats over several traces
+// (search, wait metrics, annotations) build theirs with it too.
+func JoinNotice(st model.JoinStats) (text string, warning bool) {
+	unjoined := st.NoSpanID + st.UnknownSpan
+	if unjoined == 0 && st.OtherTrace == 0 {
+		return "", false
+	}
+	total := st.Joined + unjoined + st.OtherTrace
+	var parts []string
+	if st.NoSpanID > 0 {
+		p := agree(st.NoSpanID, "1 carries", "%d carry") + " no span id we could read"
+		if st.Sample != "" {
+			p += fmt.Sprintf(" (such as %q)", st.Sample)
+		}
+		parts = append(parts, p)
+	}
+	if st.UnknownSpan > 0 {
+		parts = append(parts, agree(st.UnknownSpan, "1 names", "%d name")+" a span that is not in the trace")
+	}
+	if st.OtherTrace > 0 {
+		parts = append(parts, agree(st.OtherTrace, "1 belongs to another trace and was ignored", "%d belong to other traces and were ignored"))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d of %s did not join a span: %s", unjoined+st.OtherTrace, plural(total, "log entry", "log entries"), strings.Join(parts, "; "))
+	if unjoined > 0 {
+		b.WriteString(". " + agree(unjoined, "The one of this trace is kept as a trace-level log", "Those of this trace are kept as trace-level logs") + " on the root span")
+	}
+	if st.NoSpanID > 0 {
+		b.WriteString(". If the lines carry the span id under another key, add the key to spanIdFields (traceIdFields for the trace id); if it stands where no field is read, add a LogQL parser stage (| json, | logfmt, | pattern or | regexp) to logSelector")
+	}
+	return b.String(), unjoined*2 > st.Joined+unjoined
 }
 
 // logKey is an entry's time and input position.

@@ -31,21 +31,21 @@ func TestJoin(t *testing.T) {
 			trace:   base,
 			entries: []model.LogEntry{jl("", 10, "no span"), jl("a2", 200, "in a2")},
 			spanOf:  []string{"", "a2"}, traceLevel: 1,
-			notice: "1 log entry of this trace carries no span id, or one that is not in the trace; it is kept as a trace-level log and shown on the root span",
+			notice: `1 of 2 log entries did not join a span: 1 carries no span id we could read (such as "{\"message\":\"no span\",\"traceId\":\"0af7651916cd43dd8448eb211c80319c\"}"). The one of this trace is kept as a trace-level log on the root span. If the lines carry the span id under another key, add the key to spanIdFields (traceIdFields for the trace id); if it stands where no field is read, add a LogQL parser stage (| json, | logfmt, | pattern or | regexp) to logSelector`,
 		},
 		{
 			name:    "a span id the trace does not have is trace-level",
 			trace:   base,
 			entries: []model.LogEntry{jl("00000000000000ff", 10, "unknown span"), jl("00000000000000fe", 20, "another")},
 			spanOf:  []string{"", ""}, traceLevel: 2,
-			notice: "2 log entries of this trace carry no span id, or one that is not in the trace; they are kept as trace-level logs and shown on the root span",
+			notice: "2 of 2 log entries did not join a span: 2 name a span that is not in the trace. Those of this trace are kept as trace-level logs on the root span",
 		},
 		{
 			name:    "other traces' entries are ignored and counted",
 			trace:   base,
 			entries: []model.LogEntry{withTrace(jl("a1", 10, "noise"), testTraceID, other), jl("a1", 20, "mine")},
 			spanOf:  []string{"a1"}, others: 1,
-			notice: "1 log entry returned by Loki belongs to other traces and was ignored",
+			notice: "1 of 2 log entries did not join a span: 1 belongs to another trace and was ignored",
 		},
 		{
 			name: "a 16-hex trace id in the logs joins a trace whose id is padded",
@@ -66,7 +66,7 @@ func TestJoin(t *testing.T) {
 			}(),
 			entries: []model.LogEntry{jl("a1", 10, "mine"), withTrace(jl("a1", 20, "noise"), testTraceID, other)},
 			spanOf:  []string{"a1"}, others: 1,
-			notice: "1 log entry returned by Loki belongs to other traces and was ignored",
+			notice: "1 of 2 log entries did not join a span: 1 belongs to another trace and was ignored",
 		},
 		{
 			name:  "an entry without a trace id joins by its span id",
@@ -76,7 +76,7 @@ func TestJoin(t *testing.T) {
 				{Time: at(20), Line: "nothing at all"},
 			},
 			spanOf: []string{"a2", ""}, traceLevel: 1,
-			notice: "1 log entry of this trace carries no span id, or one that is not in the trace; it is kept as a trace-level log and shown on the root span",
+			notice: `1 of 2 log entries did not join a span: 1 carries no span id we could read (such as "nothing at all"). The one of this trace is kept as a trace-level log on the root span. If the lines carry the span id under another key, add the key to spanIdFields (traceIdFields for the trace id); if it stands where no field is read, add a LogQL parser stage (| json, | logfmt, | pattern or | regexp) to logSelector`,
 		},
 	}
 	for _, tc := range tests {

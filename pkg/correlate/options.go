@@ -59,7 +59,7 @@ func DefaultOptions() Options {
 		TraceIDFields:  []string{"traceId", "trace_id", "traceID", "trace-id"},
 		SpanIDFields:   []string{"spanId", "span_id", "spanID", "span-id"},
 		MessageFields:  []string{"message", "msg", "log"},
-		LevelFields:    []string{"level", "lvl", "severity", "detected_level"},
+		LevelFields:    []string{"level", "lvl", "severity", "severity_text", "detected_level"},
 		MillisFields:   []string{"duration_ms", "elapsed_ms"},
 		DurationFields: []string{"duration"},
 	}

@@ -135,23 +135,81 @@ func Analyze(f *Fetched, opts correlate.Options) *Result {
 		r.Notices = append(r.Notices, Notice{Warning, msg + "; spans may be missing and some findings may be wrong."})
 	}
 	if f.LogsErr != nil {
+		without := "The trace is shown without log-derived gaps and retries."
+		if r.Analysis.Join.Events > 0 {
+			without = "Gaps and retries come from the trace's span events only."
+		}
 		r.Notices = append(r.Notices, Notice{Warning, fmt.Sprintf(
-			"Logs are missing because Loki failed: %v. The trace is shown without log-derived gaps and retries.", f.LogsErr)})
+			"Logs are missing because Loki failed: %v. %s", f.LogsErr, without)})
 	}
 	if f.Logs != nil {
 		for _, n := range f.Logs.Notices {
 			r.Notices = append(r.Notices, Notice{Warning, n})
 		}
 	}
+	join, joinWarning := correlate.JoinNotice(r.Analysis.Join)
 	for _, n := range r.Analysis.Notices {
 		if f.LogsErr != nil && strings.HasPrefix(n, noLogsNotice) {
 			// The engine's advice to check the logging is wrong when
 			// Loki failed: the warning above already says why.
 			continue
 		}
-		r.Notices = append(r.Notices, Notice{Info, n})
+		sev := Info
+		if n == join && joinWarning {
+			// Most of the trace's lines did not join: its findings are
+			// likely empty for that reason, not because nothing waited.
+			sev = Warning
+		}
+		r.Notices = append(r.Notices, Notice{sev, n})
 	}
 	return r
+}
+
+// IsJoinNotice reports whether n is r's notice about entries that did not
+// join a span (see JoinNotice), which many-trace queries replace with one
+// summed over their traces.
+func (r *Result) IsJoinNotice(n Notice) bool {
+	if r == nil || r.Analysis == nil {
+		return false
+	}
+	text, _ := correlate.JoinNotice(r.Analysis.Join)
+	return text != "" && n.Text == text
+}
+
+// JoinNotice is the notice about entries that did not join a span, summed
+// over the analyses of a many-trace query (search, wait metrics,
+// annotations) so that it shows once and an empty result is never silent.
+// ok is false when every entry joined.
+func JoinNotice(as []*model.Analysis) (n Notice, ok bool) {
+	var sum model.JoinStats
+	for _, a := range as {
+		if a == nil {
+			continue
+		}
+		st := a.Join
+		sum.Joined += st.Joined
+		sum.NoSpanID += st.NoSpanID
+		sum.UnknownSpan += st.UnknownSpan
+		sum.OtherTrace += st.OtherTrace
+		sum.ByKnownID += st.ByKnownID
+		sum.Events += st.Events
+		sum.EventDuplicates += st.EventDuplicates
+		if sum.Sample == "" {
+			sum.Sample = st.Sample
+		}
+	}
+	text, warning := correlate.JoinNotice(sum)
+	if text == "" {
+		return Notice{}, false
+	}
+	if len(as) > 1 {
+		text = fmt.Sprintf("Over the %d traces: %s", len(as), text)
+	}
+	sev := Info
+	if warning {
+		sev = Warning
+	}
+	return Notice{sev, text}, true
 }
 
 // noLogsNotice starts the engine's notice for a trace without log entries

@@ -140,6 +140,9 @@ func (b *traceBuilder) groupLines() {
 		return
 	}
 	bucket := func(l *model.Log) int {
+		if l.FromEvent {
+			return -1 // a span event: appendLogs writes it from the span
+		}
 		if l.SpanIndex >= 0 && l.SpanIndex < n {
 			return l.SpanIndex
 		}

@@ -45,6 +45,32 @@ type Log struct {
 	// GapBefore is the time since the previous entry of the same span (0 for
 	// the first entry of a span and for trace-level entries).
 	GapBefore time.Duration
+	// FromEvent is true for an entry made from a span event (docs/analysis.md:
+	// span events are log lines too), false for a Loki line.
+	FromEvent bool
+}
+
+// JoinStats say how the log entries joined their spans, and why those that
+// did not join did not (docs/analysis.md, Join).
+type JoinStats struct {
+	// Joined counts the entries of the trace that joined a span (span
+	// events included).
+	Joined int
+	// NoSpanID counts the entries of the trace with no span id that could
+	// be read; Sample is one of their lines, cut to 200 bytes.
+	NoSpanID int
+	Sample   string
+	// UnknownSpan counts the entries naming a span that is not in the trace.
+	UnknownSpan int
+	// OtherTrace counts the entries of other traces, ignored.
+	OtherTrace int
+	// ByKnownID counts the joined entries that named their span only by
+	// containing its id as a whole token.
+	ByKnownID int
+	// Events counts the span events that became entries; EventDuplicates
+	// those dropped because they repeat a Loki line of their span.
+	Events          int
+	EventDuplicates int
 }
 
 // SpanOverlap names a span and how much of an interval it covers.
@@ -196,6 +222,8 @@ type Analysis struct {
 	TraceLevelLogs int // entries of the trace without a known span
 	OtherTraceLogs int // entries of other traces, ignored
 	DuplicateLogs  int // the same entry returned twice, dropped
+	// Join says why entries did or did not join a span.
+	Join JoinStats
 
 	// TopFinding is the sentence of the costliest finding (the gap with the
 	// most unaccounted time, else the longest gap, else the costliest

@@ -45,7 +45,7 @@ func (d *Datasource) handleAnnotations(ctx context.Context, pCtx backend.PluginC
 		return data.Frames{frames.Annotations([]*model.Analysis{res.Analysis}, ao, frames.Options{
 			RefID:               ts.q.RefID,
 			ExecutedQueryString: fromCache(executedQuery(res, ts.lo), cached),
-			Notices:             notices(warnings(res.Notices)),
+			Notices:             notices(joinAndWarnings(res)),
 			Link:                selfLink(pCtx),
 		})}, nil
 	}
@@ -55,6 +55,18 @@ func (d *Datasource) handleAnnotations(ctx context.Context, pCtx backend.PluginC
 		return nil, err
 	}
 	return data.Frames{frames.Annotations(s.analyses(), ao, s.frameOptions(pCtx, ts))}, nil
+}
+
+// joinAndWarnings are a trace's warnings and, whatever its severity, its
+// notice about lines that did not join (so empty regions say why).
+func joinAndWarnings(res *explain.Result) []explain.Notice {
+	out := warnings(res.Notices)
+	for _, n := range res.Notices {
+		if n.Severity == explain.Info && res.IsJoinNotice(n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // warnings keeps the warnings: an annotation query shows what may be

@@ -261,15 +261,20 @@ func (e *bigEnv) check(tb testing.TB, r backend.DataResponse) {
 		tb.Fatalf("%d frames, want 6", len(r.Frames))
 	}
 	tr, logs := r.Frames[0], r.Frames[1]
-	if tr.Rows() != e.spans || logs.Rows() != e.lines {
-		tb.Fatalf("trace frame %d rows, logs frame %d; want %d spans and %d lines", tr.Rows(), logs.Rows(), e.spans, e.lines)
+	// The logs frame holds the selected lines and the span events, which
+	// are log entries of their spans too (docs/analysis.md, Inputs).
+	if want := e.lines + bigtrace.EventCount(e.spans); tr.Rows() != e.spans || logs.Rows() != want {
+		tb.Fatalf("trace frame %d rows, logs frame %d; want %d spans and %d lines + events", tr.Rows(), logs.Rows(), e.spans, want)
 	}
 	// Lines per span from the logs frame; trace-level lines ("" span id)
 	// show on the root span.
 	perSpan := map[string]int{}
 	logSpanIDs, _ := logs.FieldByName("spanID")
+	bodies, _ := logs.FieldByName("body")
 	for i := 0; i < logs.Rows(); i++ {
-		perSpan[logSpanIDs.At(i).(string)]++
+		if bodies.At(i).(string) != "cache miss" { // the span event, counted below
+			perSpan[logSpanIDs.At(i).(string)]++
+		}
 	}
 	ids, _ := tr.FieldByName("spanID")
 	parents, _ := tr.FieldByName("parentSpanID")

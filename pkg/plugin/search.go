@@ -108,8 +108,9 @@ func (s *searched) analyses() []*model.Analysis {
 
 // notices are the search's own notices (traces left out) and each
 // distinct warning of its traces (a partial trace, Loki failing for some
-// of them), at most maxNotices. The traces' info remarks (trace-level log
-// lines) belong to the trace query, not to a search over many traces.
+// of them), at most maxNotices, and the notice about lines that did not
+// join a span once, summed over the traces. The traces' other info remarks
+// belong to the trace query, not to a search over many traces.
 func (s *searched) notices() []data.Notice {
 	var out []data.Notice
 	seen := map[string]bool{}
@@ -128,9 +129,14 @@ func (s *searched) notices() []data.Notice {
 	for _, n := range s.res.Notices {
 		add(n)
 	}
+	// Why lines did not join, once, summed over the traces: an empty
+	// table or wait series then says why.
+	if n, ok := explain.JoinNotice(s.analyses()); ok {
+		add(n)
+	}
 	for _, r := range s.results {
 		for _, n := range r.Notices {
-			if n.Severity == explain.Warning {
+			if n.Severity == explain.Warning && !r.IsJoinNotice(n) {
 				add(n)
 			}
 		}

@@ -45,6 +45,8 @@ type explainFlags struct {
 	minGap             string
 	retryPattern       string
 	giveUpPattern      string
+	traceIDFields      string
+	spanIDFields       string
 	format             string
 	noColor            bool
 	width              int
@@ -68,6 +70,8 @@ func newFlagSet(f *explainFlags) *flag.FlagSet {
 	fs.StringVar(&f.minGap, "min-gap", "100ms", "shortest interval between two log lines of a span reported as a wait (a Go `duration` or a number of ms)")
 	fs.StringVar(&f.retryPattern, "retry-pattern", correlate.DefaultRetryPattern, "`regexp` for log messages announcing a retry (case-insensitive)")
 	fs.StringVar(&f.giveUpPattern, "give-up-pattern", correlate.DefaultGiveUpPattern, "`regexp` for log messages saying a failed attempt is not retried (case-insensitive): not retries, and the retry before them failed")
+	fs.StringVar(&f.traceIDFields, "trace-id-fields", strings.Join(correlate.DefaultOptions().TraceIDFields, ","), "comma-separated `keys` that may hold a line's trace id, in order (the data source's traceIdFields)")
+	fs.StringVar(&f.spanIDFields, "span-id-fields", strings.Join(correlate.DefaultOptions().SpanIDFields, ","), "comma-separated `keys` that may hold a line's span id, in order (the data source's spanIdFields)")
 	fs.StringVar(&f.format, "format", "text", "output `format`: text or json")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colors (also off when stdout is not a terminal or NO_COLOR is set)")
 	fs.IntVar(&f.width, "width", 0, "line width of the text report (default $COLUMNS, else 100)")
@@ -246,7 +250,27 @@ func analysisOptions(f *explainFlags) (correlate.Options, error) {
 		}
 		opts.GiveUpPattern = re
 	}
+	if opts.TraceIDFields, err = fieldKeys("--trace-id-fields", f.traceIDFields); err != nil {
+		return opts, err
+	}
+	if opts.SpanIDFields, err = fieldKeys("--span-id-fields", f.spanIDFields); err != nil {
+		return opts, err
+	}
 	return opts, nil
+}
+
+// fieldKeys reads a comma-separated list of field keys.
+func fieldKeys(flagName, s string) ([]string, error) {
+	var keys []string
+	for k := range strings.SplitSeq(s, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, usagef("%s %q names no key; give keys separated by commas, e.g. trace_id,traceId", flagName, s)
+	}
+	return keys, nil
 }
 
 // parseMinGap accepts a Go duration ("100ms", "1.5s") or a number of
@@ -443,6 +467,7 @@ func explainLive(ctx context.Context, f *explainFlags, id string, opts correlate
 	source += " and Loki " + lokiBase
 	res, err := ex.Trace(ctx, id, time.Time{}, time.Time{}, explain.LogOptions{
 		Selector: f.selector, Mode: mode, Margin: f.margin, MaxLines: f.maxLines,
+		TraceIDFields: opts.TraceIDFields,
 	}, opts)
 	if err != nil {
 		return nil, "", err

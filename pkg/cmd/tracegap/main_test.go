@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -671,5 +672,36 @@ func TestBearerOnlyToKnownHosts(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != "Bearer tok" || got[1] != "" {
 		t.Errorf("Authorization headers = %q, want the token for the known host only", got)
+	}
+}
+
+// TestIDFieldFlags: lines that carry their ids under other keys join with
+// --trace-id-fields and --span-id-fields, as with the data source's
+// traceIdFields and spanIdFields, and give the example's analysis.
+func TestIDFieldFlags(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("example", "query_range_line_filter_categorized.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Span ids without their leading zeros, as some loggers write them:
+	// only a key names them (the known-id fallback needs the full id).
+	s := strings.NewReplacer(`\"traceId\"`, `\"req.trace\"`, `\"spanId\"`, `\"req.span\"`, `\"00000000000000`, `\"`, ` span_id=00000000000000`, ` req.span=`, `trace_id=`, `req.trace=`,
+		`"trace_id":`, `"m_trace":`, `"span_id":`, `"m_span":`).Replace(string(b))
+	logs := filepath.Join(t.TempDir(), "logs.json")
+	if err := os.WriteFile(logs, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	trace := filepath.Join("example", "trace_v2_protobuf.pb")
+	example := jsonOf(t, "--trace", trace, "--logs", filepath.Join("example", "query_range_line_filter_categorized.json"))
+	plain := jsonOf(t, "--trace", trace, "--logs", logs)
+	if len(plain.Gaps) != 0 {
+		t.Fatalf("with the default keys %d gaps, want none (no line names its span)", len(plain.Gaps))
+	}
+	named := jsonOf(t, "--trace", trace, "--logs", logs, "--trace-id-fields", "req.trace", "--span-id-fields", " req.span , spanId")
+	if len(example.Gaps) == 0 || !reflect.DeepEqual(named.Gaps, example.Gaps) || !reflect.DeepEqual(named.Retries, example.Retries) {
+		t.Errorf("with the flags: %d gaps, %d retries; want the example's %d, %d", len(named.Gaps), len(named.Retries), len(example.Gaps), len(example.Retries))
+	}
+	if _, stderr, code := cli(t, "explain", "--example", "--span-id-fields", " , "); code == exitOK || !strings.Contains(stderr, "--span-id-fields") {
+		t.Errorf("an empty key list: exit %d, stderr %q; want a usage error naming the flag", code, stderr)
 	}
 }

@@ -23,6 +23,10 @@ type Config struct {
 	Spans       int // number of spans (at least 1)
 	LogsPerSpan int // log entries per span (about; 0 means none)
 	Seed        uint64
+	// TextEvery puts every TextEvery-th line (0: none) in zap's console
+	// format instead of JSON: time, level, caller and message separated by
+	// tabs, then a JSON object with the ids and the stated duration.
+	TextEvery int
 }
 
 // TraceID is the id of every generated trace.
@@ -103,6 +107,7 @@ func Generate(cfg Config) (*model.Trace, []model.LogEntry) {
 		streams[k] = model.Labels{{Name: "service_name", Value: s}}
 	}
 	var b []byte
+	lineNo := 0
 	for i := range n {
 		sp := &tr.Spans[i]
 		si := i % len(services)
@@ -156,25 +161,47 @@ func Generate(cfg Config) (*model.Trace, []model.LogEntry) {
 				level = "WARN"
 			}
 			b = b[:0]
-			b = append(b, `{"timestamp":"`...)
-			b = times[k].AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
-			b = append(b, `","level":"`...)
-			b = append(b, level...)
-			b = append(b, `","message":`...)
-			b = strconv.AppendQuote(b, msgs[k])
-			b = append(b, `,"traceId":"`...)
-			b = append(b, traceID...)
-			b = append(b, '"')
-			if spanID != "" {
-				b = append(b, `,"spanId":"`...)
-				b = append(b, spanID...)
+			lineNo++
+			if cfg.TextEvery > 0 && lineNo%cfg.TextEvery == 0 {
+				b = times[k].AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+				b = append(b, '\t')
+				b = append(b, level...)
+				b = append(b, "\tsynth/worker.go:42\t"...)
+				b = append(b, msgs[k]...)
+				b = append(b, "\t{\"traceId\": \""...)
+				b = append(b, traceID...)
 				b = append(b, '"')
+				if spanID != "" {
+					b = append(b, ", \"spanId\": \""...)
+					b = append(b, spanID...)
+					b = append(b, '"')
+				}
+				if stated[k] > 0 {
+					b = append(b, ", \"duration_ms\": "...)
+					b = strconv.AppendInt(b, stated[k].Milliseconds(), 10)
+				}
+				b = append(b, '}')
+			} else {
+				b = append(b, `{"timestamp":"`...)
+				b = times[k].AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+				b = append(b, `","level":"`...)
+				b = append(b, level...)
+				b = append(b, `","message":`...)
+				b = strconv.AppendQuote(b, msgs[k])
+				b = append(b, `,"traceId":"`...)
+				b = append(b, traceID...)
+				b = append(b, '"')
+				if spanID != "" {
+					b = append(b, `,"spanId":"`...)
+					b = append(b, spanID...)
+					b = append(b, '"')
+				}
+				if stated[k] > 0 {
+					b = append(b, `,"duration_ms":`...)
+					b = strconv.AppendInt(b, stated[k].Milliseconds(), 10)
+				}
+				b = append(b, '}')
 			}
-			if stated[k] > 0 {
-				b = append(b, `,"duration_ms":`...)
-				b = strconv.AppendInt(b, stated[k].Milliseconds(), 10)
-			}
-			b = append(b, '}')
 			md := model.Labels{{Name: "detected_level", Value: strings.ToLower(level)}, {Name: "trace_id", Value: traceID}}
 			if spanID != "" {
 				md = append(md, model.Label{Name: "span_id", Value: spanID})

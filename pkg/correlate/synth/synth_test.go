@@ -2,6 +2,7 @@ package synth
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/tracegap/correlator/pkg/model"
@@ -41,5 +42,29 @@ func TestGenerate(t *testing.T) {
 	}
 	if tr, es := Generate(Config{}); len(tr.Spans) != 1 || es != nil {
 		t.Errorf("zero config: %d spans, %d entries; want 1 and none", len(tr.Spans), len(es))
+	}
+}
+
+// TestTextLines: with TextEvery, that share of lines is in zap's console
+// format and the rest stays as without it.
+func TestTextLines(t *testing.T) {
+	_, js := Generate(Config{Spans: 50, LogsPerSpan: 10, Seed: 3})
+	_, mixed := Generate(Config{Spans: 50, LogsPerSpan: 10, Seed: 3, TextEvery: 2})
+	if len(js) != len(mixed) {
+		t.Fatalf("%d entries, %d with text lines", len(js), len(mixed))
+	}
+	text := 0
+	for k := range mixed {
+		if !strings.HasPrefix(mixed[k].Line, "{") {
+			text++
+			if !strings.Contains(mixed[k].Line, "\t{\"traceId\": \"") {
+				t.Fatalf("text line %q lacks its trailing JSON object", mixed[k].Line)
+			}
+		} else if mixed[k].Line != js[k].Line {
+			t.Fatalf("JSON line %d changed: %q, was %q", k, mixed[k].Line, js[k].Line)
+		}
+	}
+	if text != len(mixed)/2 {
+		t.Errorf("%d text lines of %d, want half", text, len(mixed))
 	}
 }
