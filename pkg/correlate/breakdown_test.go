@@ -115,6 +115,9 @@ func TestSeedBreakdown(t *testing.T) {
 			t.Errorf("service row %d:\n got %+v\nwant %+v", k, g, w)
 		}
 	}
+	if a.TopFinding != b.Headline {
+		t.Errorf("top finding %q, want the headline", a.TopFinding)
+	}
 }
 
 func at0(a *model.Analysis, ms float64) time.Time { return a.Start.Add(msd(ms)) }
