@@ -14,6 +14,8 @@ import (
 
 // Traces builds the `traces` table of a search: one row per analysed trace,
 // longest first. traceID links to the trace query of Options.Link.
+// topFinding is the breakdown's headline; breakdown its first three rows
+// ("waiting 40% · self 20% · in callee 13%").
 func Traces(as []*model.Analysis, o Options) *data.Frame {
 	list := analysed(as)
 	slices.SortStableFunc(list, func(x, y *model.Analysis) int {
@@ -28,6 +30,7 @@ func Traces(as []*model.Analysis, o Options) *data.Frame {
 	n := len(list)
 	var (
 		traceID, rootSvc, rootOp, top = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		breakdown                     = make([]string, n)
 		start                         = make([]time.Time, n)
 		duration, wait, unaccounted   = make([]float64, n), make([]float64, n), make([]float64, n)
 		retries, logCount             = make([]int64, n), make([]int64, n)
@@ -39,6 +42,7 @@ func Traces(as []*model.Analysis, o Options) *data.Frame {
 		}
 		duration[i], wait[i], unaccounted[i] = ms(a.End.Sub(a.Start)), ms(a.Total.Wait), ms(a.Total.Unaccounted)
 		retries[i], top[i], logCount[i] = int64(a.Total.Retries), a.TopFinding, int64(len(a.Logs))
+		breakdown[i] = breakdownSummary(&a.Breakdown, 3)
 	}
 	return o.newFrame("traces",
 		linkField(data.NewField("traceID", nil, traceID), o.Link.traceIDLinks()),
@@ -51,6 +55,7 @@ func Traces(as []*model.Analysis, o Options) *data.Frame {
 		data.NewField("retries", nil, retries),
 		data.NewField("topFinding", nil, top),
 		data.NewField("logCount", nil, logCount),
+		data.NewField("breakdown", nil, breakdown),
 	)
 }
 
@@ -234,21 +239,33 @@ type AnnotationOptions struct {
 }
 
 // Annotations builds the `annotations` frame Grafana's annotation support
-// reads from a backend data source: one region (time, timeEnd) per gap of
+// reads from a backend data source. Each trace's headline (the breakdown's
+// top finding) leads, as a region over the whole request (the root span),
+// tagged "headline"; then one region (time, timeEnd) per gap of
 // at least MinGap and per retry, titled with the service and operation, its
 // text the engine's sentence (led by the unaccounted time, when there is
 // some), tags a comma-separated string (Grafana splits it on commas).
-// Rows are ordered by cost: unaccounted time (a retry's cost), then the
-// gap's length, then time; Limit keeps the first rows.
+// Headlines come first (by time), then rows ordered by cost: unaccounted
+// time (a retry's cost), then the gap's length, then time; Limit keeps the
+// first rows (so over many traces, their headlines first).
 func Annotations(as []*model.Analysis, ao AnnotationOptions, o Options) *data.Frame {
 	type row struct {
 		start, end       time.Time
 		cost, length     time.Duration
 		title, text, tag string
 		traceID, spanID  string
+		headline         bool
 	}
 	var rows []row
 	for _, a := range analysed(as) {
+		if r := breakdownRoot(a); r >= 0 && a.Breakdown.Headline != "" {
+			s := &a.Trace.Spans[r]
+			rows = append(rows, row{
+				start: s.Start, end: s.Start.Add(a.Breakdown.Took), headline: true,
+				title: spanTitle(s), text: a.Breakdown.Headline, tag: tags("headline", s.ServiceName),
+				traceID: a.Trace.TraceID, spanID: s.SpanID,
+			})
+		}
 		for i := range a.Gaps {
 			g := &a.Gaps[i]
 			if g.Duration() < ao.MinGap {
@@ -284,6 +301,7 @@ func Annotations(as []*model.Analysis, ao AnnotationOptions, o Options) *data.Fr
 	}
 	slices.SortStableFunc(rows, func(x, y row) int {
 		return cmp.Or(
+			-cmp.Compare(btoi(x.headline), btoi(y.headline)),
 			cmp.Compare(y.cost, x.cost),
 			cmp.Compare(y.length, x.length),
 			x.start.Compare(y.start),
@@ -329,4 +347,11 @@ func tags(ts ...string) string {
 		}
 	}
 	return strings.Join(out, ",")
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

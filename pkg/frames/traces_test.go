@@ -138,6 +138,7 @@ func TestAnnotations(t *testing.T) {
 			name: "all, by cost",
 			opts: AnnotationOptions{},
 			wantTimes: [][2]float64{
+				{0, 1500},                 // the seed's headline, over its root span
 				{400, 1000}, {1050, 1850}, // 600 and 400 ms unaccounted
 				{1500, 1700},                             // the retry, cost 200
 				{1700, 1900}, {1400, 1500}, {0.4, 120.4}, // 100, 100 (shorter gap later), 20 unaccounted
@@ -148,13 +149,13 @@ func TestAnnotations(t *testing.T) {
 		{
 			name:      "minGap is inclusive and drops shorter gaps, not retries",
 			opts:      AnnotationOptions{MinGap: 200 * time.Millisecond},
-			wantTimes: [][2]float64{{400, 1000}, {1050, 1850}, {1500, 1700}, {1700, 1900}, {20, 40}, {1500, 1700}},
+			wantTimes: [][2]float64{{0, 1500}, {400, 1000}, {1050, 1850}, {1500, 1700}, {1700, 1900}, {20, 40}, {1500, 1700}},
 		},
 		{
-			name:      "limit keeps the costliest",
+			name:      "limit keeps the headline and the costliest",
 			opts:      AnnotationOptions{Limit: 3},
-			wantTimes: [][2]float64{{400, 1000}, {1050, 1850}, {1500, 1700}},
-			wantTags:  []string{"tracegap,gap,widget-service", "tracegap,gap,widget-service", "tracegap,retry,data-aggregator-b,succeeded"},
+			wantTimes: [][2]float64{{0, 1500}, {400, 1000}, {1050, 1850}},
+			wantTags:  []string{"tracegap,headline,dashboard-service", "tracegap,gap,widget-service", "tracegap,gap,widget-service"},
 		},
 	}
 	for _, tc := range tests {
@@ -177,13 +178,16 @@ func TestAnnotations(t *testing.T) {
 		})
 	}
 
-	f := Annotations(many, AnnotationOptions{Limit: 2}, testOptions)
+	f := Annotations(many, AnnotationOptions{Limit: 3}, testOptions)
 	texts := fieldValues[string](t, f, "text")
-	if !strings.HasPrefix(texts[1], "400 ms unaccounted: waited 800 ms") {
-		t.Errorf("text = %q, want it to lead with the unaccounted time", texts[1])
+	if texts[0] != many[0].Breakdown.Headline {
+		t.Errorf("text = %q, want the headline first", texts[0])
 	}
-	if got := fieldValues[string](t, f, "title")[0]; got != "widget-service GET /widgets/data" {
-		t.Errorf("title = %q", got)
+	if !strings.HasPrefix(texts[2], "400 ms unaccounted: waited 800 ms") {
+		t.Errorf("text = %q, want it to lead with the unaccounted time", texts[2])
+	}
+	if got := fieldValues[string](t, f, "title")[:2]; got[0] != "dashboard-service GET /dashboard" || got[1] != "widget-service GET /widgets/data" {
+		t.Errorf("titles = %q", got)
 	}
 }
 
