@@ -209,3 +209,31 @@ func TestTracesTable(t *testing.T) {
 		t.Errorf("logCount = %d, want every line of the trace", got)
 	}
 }
+
+// TestWaitSeriesBreakdownMeasures: breakdown_* series are the breakdown
+// rows' critical-path time per group; the default measures stay three.
+func TestWaitSeriesBreakdownMeasures(t *testing.T) {
+	fs, err := WaitSeriesOf([]*model.Analysis{seedAnalysis()}, GroupByService, []string{MeasureBreakdownWaiting}, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range fs {
+		v, _ := f.Fields[1].FloatAt(0)
+		got[f.Fields[1].Labels["service"]] = v
+		if f.Name != MeasureBreakdownWaiting || f.Fields[1].Config.Unit != "ms" {
+			t.Errorf("frame %q unit %q", f.Name, f.Fields[1].Config.Unit)
+		}
+	}
+	if got["widget-service"] != 600 || got["data-aggregator-b"] != 0 || len(got) != 5 {
+		t.Errorf("breakdown_waiting_ms per service %v, want widget-service 600, the others 0", got)
+	}
+	all, _ := WaitSeries([]*model.Analysis{seedAnalysis()}, GroupByService, testOptions)
+	if len(all) != 5*3 {
+		t.Errorf("default measures give %d series, want 3 per service", len(all))
+	}
+	if _, err := WaitSeriesOf(nil, GroupByService, []string{"breakdown_self_ms"}, testOptions); err == nil ||
+		!strings.Contains(err.Error(), MeasureBreakdownFailedAttempt) {
+		t.Errorf("unknown measure error %v", err)
+	}
+}
