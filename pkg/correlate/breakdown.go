@@ -176,25 +176,27 @@ func (s *state) failedAttempts() map[int32]bool {
 }
 
 // gapRanges returns, for each given span, the range of its gaps in a.Gaps
-// (which holds each span's gaps together, in time order).
+// ([-1, -1] when it has none). a.Gaps holds each span's gaps together, in
+// the spans' output order (findGaps), so a binary search by output rank
+// finds them without a scan of every gap.
 func (s *state) gapRanges(spans []int32) map[int32][2]int {
-	want := make(map[int32][2]int, len(spans))
+	gaps := s.a.Gaps
+	rankAt := func(k int) int32 { return s.spanRank[gaps[k].SpanIndex] }
+	out := make(map[int32][2]int, len(spans))
 	for _, i := range spans {
-		want[i] = [2]int{-1, -1}
-	}
-	for k := range s.a.Gaps {
-		i := int32(s.a.Gaps[k].SpanIndex)
-		r, ok := want[i]
-		if !ok {
+		r := s.spanRank[i]
+		lo, _ := slices.BinarySearchFunc(gaps, r, func(g model.Gap, r int32) int { return int(s.spanRank[g.SpanIndex] - r) })
+		hi := lo
+		for hi < len(gaps) && rankAt(hi) == r {
+			hi++
+		}
+		if hi == lo {
+			out[i] = [2]int{-1, -1}
 			continue
 		}
-		if r[0] < 0 {
-			r[0] = k
-		}
-		r[1] = k + 1
-		want[i] = r
+		out[i] = [2]int{lo, hi}
 	}
-	return want
+	return out
 }
 
 // isNetworkSpan reports whether span i is a CLIENT span whose single child
