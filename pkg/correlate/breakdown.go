@@ -423,7 +423,8 @@ func topRow(rows []model.BreakdownRow, took time.Duration) int {
 	for k, r := range rows {
 		if r.Category != model.CategorySelf {
 			// rows are largest first: the first non-self row is the largest
-			if int64(r.Duration)*10 >= int64(took) {
+			// d ≥ 10% of took, i.e. 10·d ≥ took, without overflowing
+			if r.Duration >= took/10+min(took%10, 1) {
 				return k
 			}
 			break
