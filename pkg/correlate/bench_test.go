@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tracegap/correlator/pkg/correlate/synth"
+	"github.com/tracegap/correlator/pkg/model"
 )
 
 // BenchmarkAnalyze measures one analysis of a synthetic trace with 10 log
@@ -55,5 +56,31 @@ func BenchmarkAnalyzeTextLines(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Analyze(tr, entries, Options{})
+	}
+}
+
+// BenchmarkBreakdownPass measures the breakdown pass alone on the same
+// traces as BenchmarkAnalyze (the passes before it run outside the timer),
+// so its share of the engine's time can be read on a busy machine.
+func BenchmarkBreakdownPass(b *testing.B) {
+	for _, n := range []int{1_000, 10_000} {
+		b.Run(fmt.Sprintf("spans=%d", n), func(b *testing.B) {
+			tr, entries := synth.Generate(synth.Config{Spans: n, LogsPerSpan: 10, Seed: 1})
+			s := newState(tr, entries, Options{}.withDefaults())
+			s.buildTree()
+			s.join(entries)
+			s.findGaps()
+			s.findRetries()
+			s.computeFigures()
+			s.findCriticalPath()
+			b.ReportMetric(float64(len(s.sections)), "sections")
+			runtime.GC()
+			b.ReportAllocs()
+			for b.Loop() {
+				s.a.Breakdown = model.Breakdown{}
+				s.breakdown()
+			}
+			b.ReportMetric(float64(len(s.a.Breakdown.Rows)), "rows")
+		})
 	}
 }

@@ -15,8 +15,9 @@ import (
 )
 
 // handleTrace answers a trace query: the trace from Tempo, its logs from
-// Loki, the engine's findings, as the frames trace, logs, gaps, retries and
-// spans, in that order (the provisioned dashboard reads them by index).
+// Loki, the engine's findings, as the frames trace, logs, gaps, retries,
+// spans and breakdown, in that order (the provisioned dashboard reads them
+// by index).
 //
 // The query is checked before anything is sent. A trace Tempo does not
 // have is a 404; any other Tempo failure is an error with Tempo's message.
@@ -79,19 +80,20 @@ func fromCache(executed string, cached bool) string {
 }
 
 // traceFrames builds the frames of a trace query, in the order the
-// provisioned dashboard and the frontend read them: trace, logs, gaps,
-// retries, spans, then findings (pools and queues; after breakdown once
-// that frame is in).
+// provisioned dashboard and the frontend read them: the five first, then
+// breakdown, then findings (pools and queues); every frame carries the
+// headline in meta.custom.headline.
 func traceFrames(res *explain.Result, o frames.Options) data.Frames {
 	a := res.Analysis
-	return data.Frames{
+	return frames.SetHeadline(data.Frames{
 		frames.Trace(a, o),
 		frames.Logs(a, o),
 		frames.Gaps(a, o),
 		frames.Retries(a, o),
 		frames.Spans(a, o),
+		frames.Breakdown(a, o),
 		frames.Findings(a, o),
-	}
+	}, a)
 }
 
 // tempoRange is the query's range for Tempo's trace lookup, or zero times

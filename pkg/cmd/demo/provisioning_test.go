@@ -240,7 +240,7 @@ func dashboards(t *testing.T) map[string]map[string]any {
 // tables that reuse the trace panel's data pick theirs by index
 // (options.frameIndex), since Grafana has no transformation that selects a
 // frame by name.
-var traceFrames = []string{"trace", "logs", "gaps", "retries", "spans", "findings"}
+var traceFrames = []string{"trace", "logs", "gaps", "retries", "spans", "breakdown", "findings"}
 
 var (
 	tracegapQueryTypes = []string{"trace", "search", "waitMetrics", "annotations"}
