@@ -258,7 +258,7 @@ func percentileSorted(s []time.Duration, p float64) time.Duration {
 
 // NormalizeMessage makes the messages of one wait in different traces the
 // same (docs/analysis.md, "Compared with typical"): lower-cased, quoted
-// text (in "", “ or ”) becomes "…", a UUID, a hex token of 8 or more
+// text (in double, back or single quotes) becomes "…", a UUID, a hex token of 8 or more
 // characters (or 0x and hex digits) and every other run of digits becomes
 // #. "Waiting for lock behind 7 transactions" and "… behind 12
 // transactions" both become "waiting for lock behind # transactions".
