@@ -28,6 +28,7 @@ func Analyze(trace *model.Trace, entries []model.LogEntry, opts Options) *model.
 	s.computeFigures()   // figures.go
 	s.findCriticalPath() // critical_path.go
 	s.findAnomalies()    // anomalies.go
+	s.breakdown()        // breakdown.go
 	s.finish()           // findings.go
 	return s.a
 }
@@ -78,6 +79,11 @@ type state struct {
 
 	// late holds warnings that go after the findings (tree problems).
 	late map[int32][]string
+
+	// The critical path's sections in time order, and the span they start
+	// from (-1 when there is no root); see critical_path.go.
+	sections []section
+	pathRoot int32
 
 	normSvc, normOp []string // lazily normalised names (see attribution.go)
 	normDone        []bool

@@ -15,6 +15,7 @@ import "slices"
 // per span only moves forward, because the returning point strictly
 // decreases), so it is linear after sorting and cannot loop.
 func (s *state) findCriticalPath() {
+	s.pathRoot = -1
 	if len(s.roots) == 0 {
 		return
 	}
@@ -78,6 +79,9 @@ func (s *state) findCriticalPath() {
 		return sorted[p]
 	}
 
+	// The walk goes backwards in time: its sections come latest first and
+	// are put in time order at the end.
+	s.pathRoot = root
 	on := make([]bool, n)
 	cur, ret, returning := root, int64(0), false
 	for steps := 0; steps <= 2*n+2; steps++ {
@@ -106,18 +110,22 @@ func (s *state) findCriticalPath() {
 		if next >= 0 {
 			if ce[next] != secEnd {
 				on[cur] = true
+				s.sections = append(s.sections, section{cur, ce[next], secEnd})
 			}
 			cur, returning = next, false
 			continue
 		}
 		if cs[cur] != secEnd {
 			on[cur] = true
+			s.sections = append(s.sections, section{cur, cs[cur], secEnd})
 		}
 		if cur == root {
 			break
 		}
 		ret, returning, cur = cs[cur], true, s.parent[cur]
 	}
+
+	slices.Reverse(s.sections)
 
 	// Spans that share an id are listed once: consumers know spans by id.
 	listed := map[string]bool{}
@@ -130,4 +138,11 @@ func (s *state) findCriticalPath() {
 			}
 		}
 	}
+}
+
+// section is one piece of the critical path: span i from lo to hi (ns since
+// base), hi > lo.
+type section struct {
+	span   int32
+	lo, hi int64
 }

@@ -5,14 +5,20 @@ import (
 )
 
 // finish appends the tree warnings after the findings and picks the top
-// finding.
+// finding: the breakdown's headline (docs/analysis.md, "Top finding"), so
+// that every surface naming one finding names the same one. Without a
+// breakdown (no root span with a duration) the costliest gap or retry
+// stands in.
 func (s *state) finish() {
 	for _, i := range s.byRank {
 		for _, w := range s.late[i] {
 			s.warn(i, w)
 		}
 	}
-	s.a.TopFinding = s.topFinding()
+	s.a.TopFinding = s.a.Breakdown.Headline
+	if s.a.TopFinding == "" {
+		s.a.TopFinding = s.topFinding()
+	}
 }
 
 // topFinding writes the costliest finding as one sentence that stands on

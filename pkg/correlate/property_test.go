@@ -237,6 +237,17 @@ func checkInvariants(t *testing.T, tr *model.Trace, entries []model.LogEntry, a 
 			t.Errorf("retry %d out of bounds: %+v", k, r)
 		}
 	}
+	// The breakdown adds up to its root's duration, whatever the data.
+	var sum time.Duration
+	for k, r := range a.Breakdown.Rows {
+		if r.Duration <= 0 || r.SpanIndex < 0 || r.SpanIndex >= len(tr.Spans) {
+			t.Errorf("breakdown row %d out of bounds: %+v", k, r)
+		}
+		sum += r.Duration
+	}
+	if len(a.Breakdown.Rows) > 0 && sum != a.Breakdown.Took || a.Breakdown.Took < 0 {
+		t.Errorf("breakdown rows sum to %v, took %v", sum, a.Breakdown.Took)
+	}
 	seen := map[string]bool{}
 	for _, id := range a.CriticalPath {
 		if seen[id] {

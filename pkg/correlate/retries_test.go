@@ -213,6 +213,10 @@ func TestSeverity(t *testing.T) {
 	}
 }
 
+// TestTopFinding: the top finding is the breakdown's headline (the largest
+// row that is not self when it is at least 10%, else the largest self row,
+// with the next two rows); the costliest gap or retry only when there is
+// no breakdown (a root without duration).
 func TestTopFinding(t *testing.T) {
 	worker := sp{id: "f0", svc: "worker", op: "job", start: 0, end: 100}
 	tests := []struct {
@@ -221,24 +225,41 @@ func TestTopFinding(t *testing.T) {
 		logs  []model.LogEntry
 		want  string
 	}{
-		{name: "nothing to report", spans: []sp{worker}, logs: []model.LogEntry{jl("f0", 0, "a"), jl("f0", 100, "b")},
-			want: `worker waited 100 ms between "a" and "b" while no child span ran; all of it is unaccounted`},
-		{name: "no logs, no finding", spans: []sp{worker}},
-		{name: "no gap: the costliest retry", spans: []sp{worker},
+		{name: "one gap over the whole span", spans: []sp{worker}, logs: []model.LogEntry{jl("f0", 0, "a"), jl("f0", 100, "b")},
+			want: `job took 100 ms: 100 ms (100%) worker waiting between "a" and "b" with no span running`},
+		{name: "no logs: its own time", spans: []sp{worker}, want: "job took 100 ms: 100 ms (100%) worker's own time"},
+		{name: "a wait under 10% loses to self", spans: []sp{{id: "f0", svc: "worker", op: "job", start: 0, end: 2000},
+			{id: "d1", parent: "f0", svc: "db", op: "query", start: 100, end: 2000}},
+			logs: []model.LogEntry{jl("f0", 0, "a"), jl("f0", 100, "b")},
+			want: `job took 2000 ms: 1900 ms (95%) db's own time; 100 ms (5%) worker waiting between "a" and "b" with no span running`},
+		{name: "a retry line is no row of its own", spans: []sp{worker},
 			logs: []model.LogEntry{jl("f0", 0, "a"), jl("f0", 10, "retrying", "duration_ms", "5"), jl("f0", 20, "retrying", "duration_ms", "7"),
 				jl("f0", 30, "ok"), jl("f0", 100, "end")},
-			want: `worker retried after "retrying": the failed attempt took 7 ms (stated by the line), and the retry succeeded`},
-		{name: "no gap: a retry group of spans", spans: []sp{worker,
+			want: `job took 100 ms: 100 ms (100%) worker's own time`},
+		{name: "a failed attempt on the path at exactly 10%", spans: []sp{worker,
 			{id: "c1", parent: "f0", svc: "pay", op: "POST", start: 10, end: 20, status: model.StatusError},
 			{id: "c2", parent: "f0", svc: "pay", op: "POST", start: 30, end: 40}},
-			want: "pay POST was attempted 2 times: 1 failed attempt took 10 ms, and the last attempt succeeded"},
+			want: "job took 100 ms: 10 ms (10%) in pay POST, a failed attempt that was retried; 80 ms (80%) worker's own time; 10 ms (10%) pay's own time"},
+		{name: "back-to-back attempts: the failed one is off the path and still counts", spans: []sp{worker,
+			{id: "c1", parent: "f0", svc: "pay", op: "POST", start: 10, end: 50, status: model.StatusError},
+			{id: "c2", parent: "f0", svc: "pay", op: "POST", start: 50, end: 60}},
+			want: "job took 100 ms: 40 ms (40%) in pay POST, a failed attempt that was retried; 50 ms (50%) worker's own time; 10 ms (10%) pay's own time"},
+		{name: "network between a client and its server", spans: []sp{worker,
+			{id: "c1", parent: "f0", svc: "worker", op: "GET", start: 10, end: 90, kind: model.KindClient},
+			{id: "s1", parent: "c1", svc: "pay", op: "GET /pay", start: 30, end: 80, kind: model.KindServer}},
+			want: "job took 100 ms: 30 ms (30%) on the network between worker and pay (the call's time its server span does not cover); 50 ms (50%) pay's own time; 20 ms (20%) worker's own time"},
+		{name: "no breakdown: the costliest gap", spans: []sp{{id: "f0", svc: "worker", op: "job", start: 0, end: 0}},
+			logs: []model.LogEntry{jl("f0", 0, "a"), jl("f0", 100, "b")},
+			want: `worker waited 100 ms between "a" and "b" while no child span ran; all of it is unaccounted`},
+		{name: "no breakdown, no gap: the costliest retry", spans: []sp{{id: "f0", svc: "worker", op: "job", start: 0, end: 0}},
+			logs: []model.LogEntry{jl("f0", 0, "a"), jl("f0", 10, "retrying", "duration_ms", "5"), jl("f0", 20, "retrying", "duration_ms", "7"),
+				jl("f0", 30, "ok")},
+			want: `worker retried after "retrying": the failed attempt took 7 ms (stated by the line), and the retry succeeded`},
+		{name: "nothing at all", spans: nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := Analyze(mkTrace(tc.spans...), tc.logs, Options{})
-			if tc.name == "no gap: the costliest retry" && len(a.Gaps) != 0 {
-				t.Fatalf("unexpected gaps %+v", a.Gaps)
-			}
 			if a.TopFinding != tc.want {
 				t.Errorf("top finding\n got %q\nwant %q", a.TopFinding, tc.want)
 			}
