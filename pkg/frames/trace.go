@@ -46,6 +46,7 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 
 	b := traceBuilder{a: a, max: o.maxLines(), root: rootSpan(spans)}
 	b.groupLines()
+	typical, hasTypical := typicalBySpan(a, n)
 	capped := 0
 	for i := range spans {
 		s := &spans[i]
@@ -61,7 +62,12 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 
 		serviceTags[i] = b.keep(appendKeyValues(b.buf[:0], s.ResourceAttributes))
 		refs[i] = b.keep(appendReferences(b.buf[:0], s.Links))
-		tags[i] = b.keep(appendTags(b.buf[:0], s, &fig))
+		tb := appendTags(b.buf[:0], s, &fig)
+		if hasTypical != nil && hasTypical[i] {
+			tb = append(tb[:len(tb)-1], ',')
+			tb = append(appendKVFloat(tb, TagTypical, typical[i]), ']')
+		}
+		tags[i] = b.keep(tb)
 
 		lines, dropped := b.selectLines(i)
 		logs[i] = b.keep(b.appendLogs(b.buf[:0], s, lines))
@@ -75,7 +81,11 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 			capped++
 			extra = append(extra, fmt.Sprintf("%d more log lines of this span are in the logs frame", dropped))
 		}
-		warnings[i] = b.keep(appendWarnings(b.buf[:0], fig.Warnings, extra))
+		engine := fig.Warnings
+		if i == b.root {
+			engine = withComparison(a, engine)
+		}
+		warnings[i] = b.keep(appendWarnings(b.buf[:0], engine, extra))
 	}
 
 	f := o.newFrame("trace",
@@ -98,6 +108,9 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 		data.NewField("warnings", nil, warnings),
 	)
 	f.Meta.PreferredVisualization = data.VisTypeTrace
+	if a != nil && a.Comparison != nil && a.Comparison.Sentence != "" {
+		setCustom(f, CustomComparison, a.Comparison.Sentence)
+	}
 	if capped > 0 {
 		f.AppendNotices(Info(fmt.Sprintf("%s show only %d of their log lines in the trace view; the logs frame has every line", plural(capped, "span"), b.max)))
 	}
