@@ -85,6 +85,7 @@ type rawSettings struct {
 	RetryPattern       *string  `json:"retryPattern"`
 	TraceIDFields      []string `json:"traceIdFields"`
 	SpanIDFields       []string `json:"spanIdFields"`
+	CompareByDefault   bool     `json:"compareByDefault"`
 
 	TimeoutSeconds    *number `json:"timeoutSeconds"`
 	MinGapMs          *number `json:"minGapMs"`
@@ -195,6 +196,7 @@ func (r *rawSettings) settings() *Settings {
 		TempoConcurrency:   int(r.TempoConcurrency.orDefault(DefaultTempoConcurrency, true)),
 		MaxTraceMB:         int(r.MaxTraceMB.orDefault(DefaultMaxTraceMB, true)),
 		MaxLogsMB:          int(r.MaxLogsMB.orDefault(DefaultMaxLogsMB, true)),
+		CompareByDefault:   r.CompareByDefault,
 	}
 	if s.TempoAuth == "" {
 		s.TempoAuth = AuthNone
