@@ -3,7 +3,6 @@ package correlate
 import (
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tracegap/correlator/pkg/model"
@@ -518,19 +517,4 @@ func SharePercent(share float64) string {
 		return "<1%"
 	}
 	return strconv.FormatInt(p, 10) + "%"
-}
-
-// BreakdownTop writes the first rows as "waiting 40% · self 20% · in callee
-// 13%": the slow-requests table's breakdown column.
-func BreakdownTop(b *model.Breakdown, n int) string {
-	var sb strings.Builder
-	for k := 0; k < len(b.Rows) && k < n; k++ {
-		if k > 0 {
-			sb.WriteString(" · ")
-		}
-		sb.WriteString(string(b.Rows[k].Category))
-		sb.WriteByte(' ')
-		sb.WriteString(SharePercent(b.Rows[k].Share))
-	}
-	return sb.String()
 }

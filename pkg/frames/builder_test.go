@@ -247,7 +247,36 @@ func seedAnalysis() *model.Analysis {
 	b.fig("00000000000000a4").LogCount = 7
 	b.fig("00000000000000a8").LogCount = 5
 	a := b.finish()
-	a.TopFinding = a.Gaps[0].Sentence
+	a.Breakdown = seedBreakdown(b)
+	a.TopFinding = a.Breakdown.Headline
 	a.Notices = []string{"2 log lines of this trace name no span of it"}
 	return a
+}
+
+// seedBreakdown is the doc's breakdown table of the seed (its own lines).
+func seedBreakdown(b *builder) model.Breakdown {
+	row := func(id string, cat model.BreakdownCategory, callee, what string, msv, first float64) model.BreakdownRow {
+		s := b.a.Trace.Spans[b.byID[id]]
+		r := model.BreakdownRow{SpanID: id, SpanIndex: b.byID[id], ServiceName: s.ServiceName, Operation: s.Name,
+			Category: cat, What: what, Duration: msd(msv), Share: msv / 1500, First: at(first)}
+		if callee != "" {
+			c := b.a.Trace.Spans[b.byID[callee]]
+			r.CalleeSpanID, r.CalleeService, r.CalleeOperation = callee, c.ServiceName, c.Name
+		}
+		return r
+	}
+	bd := model.Breakdown{RootSpanID: "00000000000000a1", Took: msd(1500), Top: 0, Rows: []model.BreakdownRow{
+		row("00000000000000a4", model.CategoryWaiting, "", `"Initiating call to data aggregator A" → "Received response from data aggregator A"`, 600, 400),
+		row("00000000000000a1", model.CategorySelf, "", "", 300, 0),
+		row("00000000000000a1", model.CategoryInCallee, "00000000000000a2", "user-service GET /users/{id}/preferences", 200, 100),
+		row("00000000000000a7", model.CategorySelf, "", "", 200, 1100),
+		row("00000000000000a6", model.CategorySelf, "", "", 100, 1000),
+		row("00000000000000a4", model.CategorySelf, "", "", 50, 300),
+		row("00000000000000a5", model.CategorySelf, "", "", 50, 350),
+	}}
+	bd.Rows[0].FromMessage, bd.Rows[0].ToMessage = "Initiating call to data aggregator A", "Received response from data aggregator A"
+	bd.Headline = `GET /dashboard took 1500 ms: 600 ms (40%) widget-service waiting between "Initiating call to data aggregator A" and ` +
+		`"Received response from data aggregator A" with no span running; 300 ms (20%) dashboard-service's own time; ` +
+		`200 ms (13%) in user-service GET /users/{id}/preferences`
+	return bd
 }

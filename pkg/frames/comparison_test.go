@@ -16,9 +16,7 @@ const comparedSentence = `GET /dashboard took 1500 ms, 700 ms more than the medi
 // comparedAnalysis is the seed with a headline and a comparison against
 // 20 traces like it, as correlate.Compare writes them.
 func comparedAnalysis() *model.Analysis {
-	a := seedAnalysis()
-	a.Breakdown.Headline = "GET /dashboard took 1500 ms: 600 ms (40%) widget-service waiting"
-	a.Figures[0].Warnings = append([]string{a.Breakdown.Headline}, a.Figures[0].Warnings...)
+	a := seedAnalysis() // with the breakdown and its headline
 	key := func(svc, op string, cat model.BreakdownCategory, what string) model.ComparisonKey {
 		return model.ComparisonKey{ServiceName: svc, Operation: op, Category: cat, What: what}
 	}
@@ -84,7 +82,7 @@ func TestTraceFrameWithComparison(t *testing.T) {
 
 	var ws []string
 	decode(t, f, "warnings", rowOf(t, f, "00000000000000a1"), &ws)
-	if len(ws) < 2 || ws[0] != a.Breakdown.Headline || ws[1] != comparedSentence {
+	if len(ws) < 2 || a.Breakdown.Headline == "" || ws[0] != a.Breakdown.Headline || ws[1] != comparedSentence {
 		t.Errorf("root warnings %q: want the headline, then the comparison", ws)
 	}
 	if m, _ := f.Meta.Custom.(map[string]any); m[CustomComparison] != comparedSentence {
@@ -119,7 +117,6 @@ func TestTraceFrameWithComparison(t *testing.T) {
 	// Without a headline, the comparison is the root's first warning.
 	b := comparedAnalysis()
 	b.Breakdown.Headline = ""
-	b.Figures[0].Warnings = b.Figures[0].Warnings[1:]
 	ws = nil
 	decode(t, Trace(b, testOptions), "warnings", 0, &ws)
 	if len(ws) == 0 || ws[0] != comparedSentence {

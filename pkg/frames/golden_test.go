@@ -76,11 +76,14 @@ func TestGoldenFrames(t *testing.T) {
 		{"gaps", data.Frames{Gaps(seed, testOptions)}},
 		{"retries", data.Frames{Retries(seed, testOptions)}},
 		{"spans", data.Frames{Spans(seed, testOptions)}},
+		{"breakdown", data.Frames{Breakdown(seed, testOptions)}},
+		{"headline", SetHeadline(data.Frames{Breakdown(seed, testOptions)}, seed)},
 		{"traces", data.Frames{Traces(many, testOptions)}},
 		{"wait_series_service", series(GroupByService)},
 		{"wait_series_service_operation", series(GroupByServiceOperation)},
 		{"annotations", data.Frames{Annotations(many, AnnotationOptions{MinGap: 100 * time.Millisecond, Limit: 5}, testOptions)}},
 		{"empty_trace", data.Frames{Trace(&model.Analysis{Trace: &model.Trace{TraceID: seedTraceID}}, testOptions)}},
+		{"empty_breakdown", SetHeadline(data.Frames{Breakdown(&model.Analysis{Trace: &model.Trace{TraceID: seedTraceID}}, testOptions)}, nil)},
 		{"empty_wait_series", series2(t, nil)},
 	}
 	for _, tc := range tests {

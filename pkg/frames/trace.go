@@ -29,7 +29,8 @@ const (
 // span, in Trace.Spans order. Each span's logs hold its OTel span events and
 // its correlated log lines (at most Options.MaxLinesPerSpan of them; the
 // logs frame has all), and its warnings hold the engine's sentences.
-// Trace-level lines go on the earliest root span.
+// Trace-level lines go on the earliest root span; the breakdown's headline
+// is the first warning of the span it breaks down.
 func Trace(a *model.Analysis, o Options) *data.Frame {
 	var spans []model.Span
 	if a != nil && a.Trace != nil {
@@ -45,6 +46,10 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 	)
 
 	b := traceBuilder{a: a, max: o.maxLines(), root: rootSpan(spans)}
+	headlineAt := -1
+	if a != nil && a.Breakdown.Headline != "" {
+		headlineAt = breakdownRoot(a)
+	}
 	b.groupLines()
 	typical, hasTypical := typicalBySpan(a, n)
 	capped := 0
@@ -82,7 +87,13 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 			extra = append(extra, fmt.Sprintf("%d more log lines of this span are in the logs frame", dropped))
 		}
 		engine := fig.Warnings
-		if i == b.root {
+		if i == headlineAt {
+			// The headline leads the root's Warnings card: the one
+			// answer, before the findings it sums up.
+			engine = append([]string{a.Breakdown.Headline}, engine...)
+		}
+		if i == headlineAt || (headlineAt < 0 && i == b.root) {
+			// The comparison comes right after the headline.
 			engine = withComparison(a, engine)
 		}
 		warnings[i] = b.keep(appendWarnings(b.buf[:0], engine, extra))

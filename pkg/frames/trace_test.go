@@ -215,8 +215,9 @@ func TestTraceFrameValues(t *testing.T) {
 		}
 		var warnings []string
 		decode(t, f, "warnings", root, &warnings)
-		if len(warnings) != 1 || !strings.HasPrefix(warnings[0], "2 log lines name no span") {
-			t.Errorf("root warnings = %q, want one about the 2 trace-level lines", warnings)
+		// The headline leads the root's warnings, then the trace-level lines'.
+		if len(warnings) != 2 || warnings[0] != a.Breakdown.Headline || !strings.HasPrefix(warnings[1], "2 log lines name no span") {
+			t.Errorf("root warnings = %q, want the headline, then one about the 2 trace-level lines", warnings)
 		}
 	})
 

@@ -14,6 +14,8 @@ import (
 
 // Traces builds the `traces` table of a search: one row per analysed trace,
 // longest first. traceID links to the trace query of Options.Link.
+// topFinding is the breakdown's headline; breakdown its first three rows
+// ("waiting 40% · self 20% · in callee 13%").
 func Traces(as []*model.Analysis, o Options) *data.Frame {
 	return TracesVsTypical(as, nil, o)
 }
@@ -36,6 +38,7 @@ func TracesVsTypical(as []*model.Analysis, typical map[string]model.TypicalDurat
 	n := len(list)
 	var (
 		traceID, rootSvc, rootOp, top = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		breakdown                     = make([]string, n)
 		start                         = make([]time.Time, n)
 		duration, wait, unaccounted   = make([]float64, n), make([]float64, n), make([]float64, n)
 		retries, logCount             = make([]int64, n), make([]int64, n)
@@ -47,6 +50,7 @@ func TracesVsTypical(as []*model.Analysis, typical map[string]model.TypicalDurat
 		}
 		duration[i], wait[i], unaccounted[i] = ms(a.End.Sub(a.Start)), ms(a.Total.Wait), ms(a.Total.Unaccounted)
 		retries[i], top[i], logCount[i] = int64(a.Total.Retries), a.TopFinding, int64(len(a.Logs))
+		breakdown[i] = breakdownSummary(&a.Breakdown, 3)
 	}
 	fields := []*data.Field{
 		linkField(data.NewField("traceID", nil, traceID), o.Link.traceIDLinks()),
@@ -59,6 +63,7 @@ func TracesVsTypical(as []*model.Analysis, typical map[string]model.TypicalDurat
 		data.NewField("retries", nil, retries),
 		data.NewField("topFinding", nil, top),
 		data.NewField("logCount", nil, logCount),
+		data.NewField("breakdown", nil, breakdown),
 	}
 	if typical != nil {
 		typ, vs := make([]*float64, n), make([]string, n)
@@ -104,14 +109,33 @@ const (
 )
 
 // Measure names: the name of each wait series' number field and frame.
+// The breakdown_* measures are critical-path time of the breakdown
+// (docs/analysis.md, "Where the time went"): a service's figure never
+// exceeds the request's duration, unlike wait_ms, which counts nested
+// waits at every level.
 const (
 	MeasureWait        = "wait_ms"
 	MeasureUnaccounted = "unaccounted_ms"
 	MeasureRetries     = "retries"
+	// MeasureBreakdownWaiting is the critical-path time the group's spans
+	// waited between two log lines with no span running.
+	MeasureBreakdownWaiting = "breakdown_waiting_ms"
+	// MeasureBreakdownNetwork is the critical-path time of the group's
+	// CLIENT spans that their server span does not cover.
+	MeasureBreakdownNetwork = "breakdown_network_ms"
+	// MeasureBreakdownFailedAttempt is the critical-path time spent in
+	// failed attempts that were retried.
+	MeasureBreakdownFailedAttempt = "breakdown_failed_attempt_ms"
 )
 
-// Measures lists the measure names in the order WaitSeries emits them.
-var Measures = []string{MeasureWait, MeasureUnaccounted, MeasureRetries}
+// Measures lists every measure name in the order WaitSeries emits them.
+var Measures = []string{MeasureWait, MeasureUnaccounted, MeasureRetries,
+	MeasureBreakdownWaiting, MeasureBreakdownNetwork, MeasureBreakdownFailedAttempt}
+
+// DefaultMeasures are the measures of a query that names none (the three
+// the series had before the breakdown, so existing panels keep their
+// series); the breakdown_* ones are asked for by name.
+var DefaultMeasures = Measures[:3]
 
 // MeasureLabel is the label that names a series' measure. Grafana's
 // server-side expressions (alert rules) tell series apart by their labels
@@ -128,12 +152,14 @@ const MeasureLabel = "measure"
 // a point at its start; traces starting in the same millisecond merge (the
 // longest wait, the sum of retries). Frames are ordered by labels, then
 // wait_ms, unaccounted_ms, retries. No traces give one frame without
-// fields, the contract's "no data".
+// fields, the contract's "no data". (WaitSeriesOf adds the breakdown_*
+// measures on request.)
 func WaitSeries(as []*model.Analysis, by GroupBy, o Options) (data.Frames, error) {
 	return WaitSeriesOf(as, by, nil, o)
 }
 
-// WaitSeriesOf is WaitSeries for some measures only (nil or empty: all),
+// WaitSeriesOf is WaitSeries for some measures (nil or empty: the
+// DefaultMeasures),
 // still in the order of Measures; an unknown name is an error naming the
 // valid ones. An alert rule selects one measure, so each of its series is
 // one (service, measure).
@@ -146,7 +172,7 @@ func WaitSeriesOf(as []*model.Analysis, by GroupBy, measures []string, o Options
 		want[m] = true
 	}
 	if len(want) == 0 {
-		for _, m := range Measures {
+		for _, m := range DefaultMeasures {
 			want[m] = true
 		}
 	}
@@ -158,7 +184,9 @@ func WaitSeriesOf(as []*model.Analysis, by GroupBy, measures []string, o Options
 		t                 int64 // ms since epoch
 		wait, unaccounted time.Duration
 		retries           int
+		bd                [3]time.Duration // breakdown waiting, network, failed attempt
 	}
+	bdIndex := map[model.BreakdownCategory]int{model.CategoryWaiting: 0, model.CategoryNetwork: 1, model.CategoryFailedAttempt: 2}
 	series := map[key][]point{}
 	for _, a := range analysed(as) {
 		if a.Start.IsZero() {
@@ -168,12 +196,34 @@ func WaitSeriesOf(as []*model.Analysis, by GroupBy, measures []string, o Options
 		if by == GroupByServiceOperation {
 			groups = a.Operations
 		}
+		var bd map[key]*[3]time.Duration
+		for _, r := range a.Breakdown.Rows {
+			j, ok := bdIndex[r.Category]
+			if !ok {
+				continue
+			}
+			k := key{service: r.ServiceName}
+			if by == GroupByServiceOperation {
+				k.operation = r.Operation
+			}
+			if bd == nil {
+				bd = map[key]*[3]time.Duration{}
+			}
+			if bd[k] == nil {
+				bd[k] = &[3]time.Duration{}
+			}
+			bd[k][j] += r.Duration
+		}
 		for _, g := range groups {
 			k := key{service: g.ServiceName}
 			if by == GroupByServiceOperation {
 				k.operation = g.Operation
 			}
-			series[k] = append(series[k], point{a.Start.UnixMilli(), g.Wait, g.Unaccounted, g.Retries})
+			p := point{t: a.Start.UnixMilli(), wait: g.Wait, unaccounted: g.Unaccounted, retries: g.Retries}
+			if v := bd[k]; v != nil {
+				p.bd = *v
+			}
+			series[k] = append(series[k], p)
 		}
 	}
 
@@ -195,6 +245,9 @@ func WaitSeriesOf(as []*model.Analysis, by GroupBy, measures []string, o Options
 				merged[m].wait = max(merged[m].wait, p.wait)
 				merged[m].unaccounted = max(merged[m].unaccounted, p.unaccounted)
 				merged[m].retries += p.retries
+				for j := range p.bd {
+					merged[m].bd[j] = max(merged[m].bd[j], p.bd[j])
+				}
 				continue
 			}
 			merged = append(merged, p)
@@ -202,9 +255,19 @@ func WaitSeriesOf(as []*model.Analysis, by GroupBy, measures []string, o Options
 		times := make([]time.Time, len(merged))
 		wait, unaccounted := make([]float64, len(merged)), make([]float64, len(merged))
 		retries := make([]int64, len(merged))
+		var bd [3][]float64
 		for i, p := range merged {
 			times[i] = time.UnixMilli(p.t).UTC()
 			wait[i], unaccounted[i], retries[i] = ms(p.wait), ms(p.unaccounted), int64(p.retries)
+		}
+		for j := range bd {
+			if !want[Measures[3+j]] {
+				continue
+			}
+			bd[j] = make([]float64, len(merged))
+			for i, p := range merged {
+				bd[j][i] = ms(p.bd[j])
+			}
 		}
 		for _, m := range Measures {
 			if !want[m] {
@@ -223,6 +286,12 @@ func WaitSeriesOf(as []*model.Analysis, by GroupBy, measures []string, o Options
 				values, cfg.Unit = wait, "ms"
 			case MeasureUnaccounted:
 				values, cfg.Unit = unaccounted, "ms"
+			case MeasureBreakdownWaiting:
+				values, cfg.Unit = bd[0], "ms"
+			case MeasureBreakdownNetwork:
+				values, cfg.Unit = bd[1], "ms"
+			case MeasureBreakdownFailedAttempt:
+				values, cfg.Unit = bd[2], "ms"
 			default:
 				values = retries
 			}
@@ -263,21 +332,33 @@ type AnnotationOptions struct {
 }
 
 // Annotations builds the `annotations` frame Grafana's annotation support
-// reads from a backend data source: one region (time, timeEnd) per gap of
+// reads from a backend data source. Each trace's headline (the breakdown's
+// top finding) leads, as a region over the whole request (the root span),
+// tagged "headline"; then one region (time, timeEnd) per gap of
 // at least MinGap and per retry, titled with the service and operation, its
 // text the engine's sentence (led by the unaccounted time, when there is
 // some), tags a comma-separated string (Grafana splits it on commas).
-// Rows are ordered by cost: unaccounted time (a retry's cost), then the
-// gap's length, then time; Limit keeps the first rows.
+// Headlines come first (by time), then rows ordered by cost: unaccounted
+// time (a retry's cost), then the gap's length, then time; Limit keeps the
+// first rows (so over many traces, their headlines first).
 func Annotations(as []*model.Analysis, ao AnnotationOptions, o Options) *data.Frame {
 	type row struct {
 		start, end       time.Time
 		cost, length     time.Duration
 		title, text, tag string
 		traceID, spanID  string
+		headline         bool
 	}
 	var rows []row
 	for _, a := range analysed(as) {
+		if r := breakdownRoot(a); r >= 0 && a.Breakdown.Headline != "" {
+			s := &a.Trace.Spans[r]
+			rows = append(rows, row{
+				start: s.Start, end: s.Start.Add(a.Breakdown.Took), headline: true,
+				title: spanTitle(s), text: a.Breakdown.Headline, tag: tags("headline", s.ServiceName),
+				traceID: a.Trace.TraceID, spanID: s.SpanID,
+			})
+		}
 		for i := range a.Gaps {
 			g := &a.Gaps[i]
 			if g.Duration() < ao.MinGap {
@@ -313,6 +394,7 @@ func Annotations(as []*model.Analysis, ao AnnotationOptions, o Options) *data.Fr
 	}
 	slices.SortStableFunc(rows, func(x, y row) int {
 		return cmp.Or(
+			-cmp.Compare(btoi(x.headline), btoi(y.headline)),
 			cmp.Compare(y.cost, x.cost),
 			cmp.Compare(y.length, x.length),
 			x.start.Compare(y.start),
@@ -358,4 +440,11 @@ func tags(ts ...string) string {
 		}
 	}
 	return strings.Join(out, ",")
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -138,6 +138,7 @@ func TestAnnotations(t *testing.T) {
 			name: "all, by cost",
 			opts: AnnotationOptions{},
 			wantTimes: [][2]float64{
+				{0, 1500},                 // the seed's headline, over its root span
 				{400, 1000}, {1050, 1850}, // 600 and 400 ms unaccounted
 				{1500, 1700},                             // the retry, cost 200
 				{1700, 1900}, {1400, 1500}, {0.4, 120.4}, // 100, 100 (shorter gap later), 20 unaccounted
@@ -148,13 +149,13 @@ func TestAnnotations(t *testing.T) {
 		{
 			name:      "minGap is inclusive and drops shorter gaps, not retries",
 			opts:      AnnotationOptions{MinGap: 200 * time.Millisecond},
-			wantTimes: [][2]float64{{400, 1000}, {1050, 1850}, {1500, 1700}, {1700, 1900}, {20, 40}, {1500, 1700}},
+			wantTimes: [][2]float64{{0, 1500}, {400, 1000}, {1050, 1850}, {1500, 1700}, {1700, 1900}, {20, 40}, {1500, 1700}},
 		},
 		{
-			name:      "limit keeps the costliest",
+			name:      "limit keeps the headline and the costliest",
 			opts:      AnnotationOptions{Limit: 3},
-			wantTimes: [][2]float64{{400, 1000}, {1050, 1850}, {1500, 1700}},
-			wantTags:  []string{"tracegap,gap,widget-service", "tracegap,gap,widget-service", "tracegap,retry,data-aggregator-b,succeeded"},
+			wantTimes: [][2]float64{{0, 1500}, {400, 1000}, {1050, 1850}},
+			wantTags:  []string{"tracegap,headline,dashboard-service", "tracegap,gap,widget-service", "tracegap,gap,widget-service"},
 		},
 	}
 	for _, tc := range tests {
@@ -177,13 +178,16 @@ func TestAnnotations(t *testing.T) {
 		})
 	}
 
-	f := Annotations(many, AnnotationOptions{Limit: 2}, testOptions)
+	f := Annotations(many, AnnotationOptions{Limit: 3}, testOptions)
 	texts := fieldValues[string](t, f, "text")
-	if !strings.HasPrefix(texts[1], "400 ms unaccounted: waited 800 ms") {
-		t.Errorf("text = %q, want it to lead with the unaccounted time", texts[1])
+	if texts[0] != many[0].Breakdown.Headline {
+		t.Errorf("text = %q, want the headline first", texts[0])
 	}
-	if got := fieldValues[string](t, f, "title")[0]; got != "widget-service GET /widgets/data" {
-		t.Errorf("title = %q", got)
+	if !strings.HasPrefix(texts[2], "400 ms unaccounted: waited 800 ms") {
+		t.Errorf("text = %q, want it to lead with the unaccounted time", texts[2])
+	}
+	if got := fieldValues[string](t, f, "title")[:2]; got[0] != "dashboard-service GET /dashboard" || got[1] != "widget-service GET /widgets/data" {
+		t.Errorf("titles = %q", got)
 	}
 }
 
@@ -203,5 +207,33 @@ func TestTracesTable(t *testing.T) {
 	}
 	if got := fieldValues[int64](t, f, "logCount")[1]; got != 14 {
 		t.Errorf("logCount = %d, want every line of the trace", got)
+	}
+}
+
+// TestWaitSeriesBreakdownMeasures: breakdown_* series are the breakdown
+// rows' critical-path time per group; the default measures stay three.
+func TestWaitSeriesBreakdownMeasures(t *testing.T) {
+	fs, err := WaitSeriesOf([]*model.Analysis{seedAnalysis()}, GroupByService, []string{MeasureBreakdownWaiting}, testOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range fs {
+		v, _ := f.Fields[1].FloatAt(0)
+		got[f.Fields[1].Labels["service"]] = v
+		if f.Name != MeasureBreakdownWaiting || f.Fields[1].Config.Unit != "ms" {
+			t.Errorf("frame %q unit %q", f.Name, f.Fields[1].Config.Unit)
+		}
+	}
+	if got["widget-service"] != 600 || got["data-aggregator-b"] != 0 || len(got) != 5 {
+		t.Errorf("breakdown_waiting_ms per service %v, want widget-service 600, the others 0", got)
+	}
+	all, _ := WaitSeries([]*model.Analysis{seedAnalysis()}, GroupByService, testOptions)
+	if len(all) != 5*3 {
+		t.Errorf("default measures give %d series, want 3 per service", len(all))
+	}
+	if _, err := WaitSeriesOf(nil, GroupByService, []string{"breakdown_self_ms"}, testOptions); err == nil ||
+		!strings.Contains(err.Error(), MeasureBreakdownFailedAttempt) {
+		t.Errorf("unknown measure error %v", err)
 	}
 }

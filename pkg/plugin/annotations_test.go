@@ -71,7 +71,12 @@ func TestAnnotationsForTheSeedTrace(t *testing.T) {
 			// Every region is one of the engine's findings, with its
 			// sentence; every gap at least minGap and every retry has one.
 			a := reference(seed, correlate.DefaultOptions())
-			var findings int
+			// The headline leads, a region over the whole request.
+			if len(got) == 0 || !got[0]["time"].(time.Time).Equal(at(0)) || !got[0]["timeEnd"].(time.Time).Equal(at(1500)) ||
+				got[0]["text"] != a.Breakdown.Headline || got[0]["tags"] != "tracegap,headline,dashboard-service" {
+				t.Errorf("first region is not the headline over [0, 1500]:\n%s", showRows(got))
+			}
+			findings := 1
 			for _, g := range a.Gaps {
 				if g.Duration() < time.Duration(minGap)*time.Millisecond {
 					continue

@@ -257,8 +257,8 @@ func (e *bigEnv) queryData(tb testing.TB) backend.DataResponse {
 // each span with a warning naming how many more the logs frame has.
 func (e *bigEnv) check(tb testing.TB, r backend.DataResponse) {
 	tb.Helper()
-	if len(r.Frames) != 5 {
-		tb.Fatalf("%d frames, want 5", len(r.Frames))
+	if len(r.Frames) != 6 {
+		tb.Fatalf("%d frames, want 6", len(r.Frames))
 	}
 	tr, logs := r.Frames[0], r.Frames[1]
 	if tr.Rows() != e.spans || logs.Rows() != e.lines {

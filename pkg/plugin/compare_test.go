@@ -60,7 +60,7 @@ func TestTraceQueryComparesWithTypical(t *testing.T) {
 	for _, f := range r.Frames {
 		names = append(names, f.Name)
 	}
-	if names[len(names)-1] != "comparison" || !slices.Equal(names[:5], []string{"trace", "logs", "gaps", "retries", "spans"}) {
+	if names[len(names)-1] != "comparison" || !slices.Equal(names[:6], []string{"trace", "logs", "gaps", "retries", "spans", "breakdown"}) {
 		t.Fatalf("frames %q: want the trace query's frames, the comparison last", names)
 	}
 	cmp := frameNamed(r, "comparison")
@@ -102,7 +102,7 @@ func TestTraceQueryComparesWithTypical(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := slices.Index(ws, sentence)
-	if at < 0 || (at > 0 && !strings.HasPrefix(ws[at-1], "POST /orders took ")) {
+	if at != 1 || !strings.HasPrefix(ws[0], "POST /orders took ") {
 		t.Errorf("root warnings %q: want the comparison right after the headline", ws)
 	}
 

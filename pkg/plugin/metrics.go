@@ -20,8 +20,10 @@ import (
 // measure keeps the three series of one service apart, because Grafana's
 // server-side expressions tell series apart by labels only (see
 // frames.MeasureLabel). The optional "measures" field picks some of
-// wait_ms, unaccounted_ms and retries (default all three); an alert rule
-// picks the one it thresholds.
+// wait_ms, unaccounted_ms and retries (default all three), and of the
+// breakdown's critical-path time breakdown_waiting_ms,
+// breakdown_network_ms and breakdown_failed_attempt_ms (asked by name); an
+// alert rule picks the one it thresholds.
 //
 // It needs nothing from the frontend: alert rules send the stored JSON as
 // is, without template variables replaced, and get the same frames.

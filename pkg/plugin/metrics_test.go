@@ -85,6 +85,58 @@ func TestWaitMetricsSeedFigures(t *testing.T) {
 	}
 }
 
+// TestWaitMetricsBreakdownMeasures: the breakdown_* measures are
+// critical-path time, so a service's figure never exceeds the request's
+// duration: widget-service waited 1400 ms by its logs (wait_ms), of which
+// 600 ms lie on the critical path; data-aggregator-b's 500 ms of wait are
+// all off it (its span lies outside its parent). dashboard-service's own
+// lines (the captures') give it 100 + 200 ms of waiting.
+func TestWaitMetricsBreakdownMeasures(t *testing.T) {
+	srv := searchtest.Start(t, seedSearchTrace(t))
+	q := `{"queryType":"waitMetrics","query":"{}","groupBy":"service","measures":["breakdown_waiting_ms","breakdown_network_ms","breakdown_failed_attempt_ms"]}`
+	got := seriesOf(t, runQuery(t, manyContext(t, srv), QueryTypeWaitMetrics, q, searchRange))
+	waiting := map[string]float64{"widget-service": 600, "dashboard-service": 300}
+	services := []string{"dashboard-service", "data-aggregator-a", "data-aggregator-b", "user-service", "widget-service"}
+	for _, svc := range services {
+		for _, m := range []string{"breakdown_waiting_ms", "breakdown_network_ms", "breakdown_failed_attempt_ms"} {
+			want := 0.0
+			if m == "breakdown_waiting_ms" {
+				want = waiting[svc]
+			}
+			pts := got["measure="+m+", service="+svc]
+			if len(pts) != 1 || !pts[0].t.Equal(seedBase) || pts[0].v != want {
+				t.Errorf("%s of %s = %v, want %v", m, svc, pts, want)
+			}
+		}
+	}
+	if len(got) != 3*len(services) {
+		t.Errorf("%d series, want 3 measures of %d services", len(got), len(services))
+	}
+
+	// Over many traces, per service and operation: the engine's rows.
+	traces := append([]searchtest.Trace{seedSearchTrace(t)}, flowTraces(5, seedBase.Add(time.Minute), 40*time.Second, 3)...)
+	srv = searchtest.Start(t, traces...)
+	q = `{"query":"{}","limit":50,"groupBy":"service_operation","measures":["breakdown_waiting_ms"]}`
+	got = seriesOf(t, runQuery(t, manyContext(t, srv), QueryTypeWaitMetrics, q, searchRange))
+	for _, tr := range traces {
+		a := reference(tr, correlate.DefaultOptions())
+		sum := map[string]float64{}
+		for _, r := range a.Breakdown.Rows {
+			if r.Category == "waiting" {
+				sum["measure=breakdown_waiting_ms, operation="+r.Operation+", service="+r.ServiceName] += float64(r.Duration) / 1e6
+			}
+		}
+		for key, v := range sum {
+			if !slices.ContainsFunc(got[key], func(p point) bool { return p.t.Equal(a.Start) && p.v == v }) {
+				t.Errorf("{%s} lacks %v at %v: %v", key, v, a.Start, got[key])
+			}
+			if v > float64(a.Breakdown.Took)/1e6 {
+				t.Errorf("{%s} = %v exceeds the request's %v", key, v, a.Breakdown.Took)
+			}
+		}
+	}
+}
+
 func TestWaitMetricsOverManyTraces(t *testing.T) {
 	traces := append([]searchtest.Trace{seedSearchTrace(t)}, flowTraces(9, seedBase.Add(time.Minute), 40*time.Second, 7)...)
 	srv := searchtest.Start(t, traces...)

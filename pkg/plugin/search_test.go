@@ -25,7 +25,7 @@ func TestSearchQueryTable(t *testing.T) {
 
 	r := runQuery(t, pCtx, QueryTypeSearch, `{"refId":"A","queryType":"search","query":"{}","limit":20}`, searchRange)
 	f := onlyFrame(t, r, "traces")
-	wantFields := []string{"traceID", "start", "rootService", "rootOperation", "durationMs", "waitMs", "unaccountedMs", "retries", "topFinding", "logCount", "typical_ms", "vs_typical"}
+	wantFields := []string{"traceID", "start", "rootService", "rootOperation", "durationMs", "waitMs", "unaccountedMs", "retries", "topFinding", "logCount", "breakdown", "typical_ms", "vs_typical"}
 	var names []string
 	for _, fd := range f.Fields {
 		names = append(names, fd.Name)
@@ -86,7 +86,8 @@ func TestSearchQueryTable(t *testing.T) {
 	}
 	seed := byID[seedTraceID]
 	if seed["rootService"] != "dashboard-service" || seed["rootOperation"] != "GET /dashboard" || seed["durationMs"] != 1800.0 ||
-		seed["retries"] != int64(1) || seed["logCount"] != int64(21) || !strings.HasPrefix(seed["topFinding"].(string), "GET /dashboard took 1500 ms: 600 ms (40%) widget-service waiting between") {
+		seed["retries"] != int64(1) || seed["logCount"] != int64(21) || !strings.HasPrefix(seed["topFinding"].(string), "GET /dashboard took 1500 ms: 600 ms (40%) widget-service waiting between") ||
+		seed["breakdown"] != "waiting 40% · in callee 13% · self 13%" {
 		t.Errorf("seed row %v", seed)
 	}
 

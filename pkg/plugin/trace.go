@@ -16,8 +16,9 @@ import (
 )
 
 // handleTrace answers a trace query: the trace from Tempo, its logs from
-// Loki, the engine's findings, as the frames trace, logs, gaps, retries and
-// spans, in that order (the provisioned dashboard reads them by index).
+// Loki, the engine's findings, as the frames trace, logs, gaps, retries,
+// spans and breakdown, in that order (the provisioned dashboard reads them
+// by index).
 //
 // The query is checked before anything is sent. A trace Tempo does not
 // have is a 404; any other Tempo failure is an error with Tempo's message.
@@ -65,9 +66,10 @@ func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext
 	})
 	if compare {
 		// Last: the frames before it keep the indexes dashboards read.
-		fs = append(fs, frames.Comparison(res.Analysis, frames.Options{
+		c := frames.Comparison(res.Analysis, frames.Options{
 			RefID: q.RefID, ExecutedQueryString: executed, Notices: notices(res.Notices), Link: selfLink(pCtx),
-		}))
+		})
+		fs = append(fs, frames.SetHeadline(data.Frames{c}, res.Analysis)...)
 	}
 	return fs, nil
 }
@@ -123,17 +125,19 @@ func fromCache(executed string, cached bool) string {
 	return executed + " · from the cache (fetched earlier)"
 }
 
-// traceFrames builds the five frames of a trace query, in the order the
-// provisioned dashboard and the frontend read them.
+// traceFrames builds the frames of a trace query, in the order the
+// provisioned dashboard and the frontend read them: the five first, then
+// breakdown; every frame carries the headline in meta.custom.headline.
 func traceFrames(res *explain.Result, o frames.Options) data.Frames {
 	a := res.Analysis
-	return data.Frames{
+	return frames.SetHeadline(data.Frames{
 		frames.Trace(a, o),
 		frames.Logs(a, o),
 		frames.Gaps(a, o),
 		frames.Retries(a, o),
 		frames.Spans(a, o),
-	}
+		frames.Breakdown(a, o),
+	}, a)
 }
 
 // tempoRange is the query's range for Tempo's trace lookup, or zero times

@@ -199,7 +199,7 @@ func seedQuery(id string) string {
 // come in the order the dashboard reads them by index.
 func frameOf(t *testing.T, r backend.DataResponse, name string) *data.Frame {
 	t.Helper()
-	want := []string{"trace", "logs", "gaps", "retries", "spans"}
+	want := []string{"trace", "logs", "gaps", "retries", "spans", "breakdown"}
 	var got []string
 	for _, f := range r.Frames {
 		got = append(got, f.Name)
