@@ -54,6 +54,7 @@ func Text(w io.Writer, r *explain.Result, o Options) error {
 	p := &printer{w: bw, a: r.Analysis, o: o}
 	p.palette()
 	p.title()
+	p.comparison()
 	p.waterfall()
 	p.summary()
 	p.notices(r.Notices)

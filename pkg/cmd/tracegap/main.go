@@ -27,6 +27,7 @@ const (
 	program      = "tracegap"
 	explainUsage = `Usage:
   tracegap explain --tempo URL [--loki URL] [--tenant ID] [--token-env NAME] TRACEID
+  tracegap explain --tempo URL --loki URL --compare [--baseline N] TRACEID
   tracegap explain --trace FILE [--logs FILE] [TRACEID]
   tracegap explain --example
 
@@ -40,6 +41,9 @@ explains), its retries and its warnings; then a summary.
   --trace, --logs   read an exported trace (Tempo/OTLP JSON or protobuf, e.g. the
                     body of GET /api/v2/traces/ID) and a Loki query_range JSON answer
   --example         explain the seed trace built into this binary (no servers needed)
+  --compare         also compare the trace with up to --baseline (20) other requests of
+                    its root service and operation (the hour around it): what this one
+                    spent its time on that the typical one did not
 
 Options:
 `
