@@ -12,44 +12,57 @@ import (
 // comparison's sentence: the ones furthest above typical.
 const maxComparisonRows = 5
 
-// comparison prints the comparison with typical, right after the
-// headline: its sentence, then the keys furthest above typical with this
-// trace's time, the typical (median) and 90th percentile, and in how many
-// traces like it each occurs. Nothing when no comparison was asked for;
-// only the notice's words when there is none.
+// comparison writes the comparison with typical, once, right after the
+// headline: its sentence, then the keys above typical with this trace's
+// time, the typical (median) and 90th percentile, and in how many traces
+// like it each occurs. Nothing when no comparison was asked for; only the
+// notice's words when there is none.
 func (p *printer) comparison() {
 	c := p.a.Comparison
-	if c == nil {
+	if c == nil || p.compared {
 		return
 	}
+	p.compared = true
+	const label = "Compared with typical: "
 	if c.Sentence == "" {
-		p.wrapped(p.paint(bold, "Compared with typical: "), "  ", 2, c.Notice)
+		p.wrapped("", "  ", 2, label+c.Notice)
 		p.line()
 		return
 	}
-	p.wrapped(p.paint(bold, "Compared with typical: "), "  ", 2, c.Sentence)
-	if len(c.Rows) == 0 {
-		p.line()
-		return
-	}
-	p.line("  ", p.paint(dim, padLeft("this", numWidth)+padLeft("typical", numWidth)+padLeft("p90", numWidth)+padLeft("seen in", 10)+"  what"))
-	seenW := 10
-	indent := 2 + 3*numWidth + seenW + 2
+	p.wrapped("", "  ", 2, label+roundMillis(c.Sentence))
+	var rows []*model.ComparisonRow
 	for k := range c.Rows {
-		if k == maxComparisonRows {
-			break
-		}
-		r := &c.Rows[k]
-		if k > 0 && r.Delta <= 0 {
+		if len(rows) == maxComparisonRows || (k > 0 && c.Rows[k].Delta <= 0) {
 			break // the rest are not above typical
 		}
-		lead := "  " + padLeft(correlate.FormatMillis(r.This), numWidth) + padLeft(correlate.FormatMillis(r.Median), numWidth) +
-			padLeft(correlate.FormatMillis(r.P90), numWidth) + padLeft(seenIn(r, c), seenW) + "  "
-		p.wrapped(lead, strings.Repeat(" ", indent), indent, string(correlate.RowPhrase(nil, r)))
+		rows = append(rows, &c.Rows[k])
+	}
+	heads := []string{"this", "typical", "p90", "seen in"}
+	cells := make([][]string, len(rows))
+	widths := make([]int, len(heads))
+	for i, h := range heads {
+		widths[i] = len(h)
+	}
+	for k, r := range rows {
+		cells[k] = []string{msText(r.This), msText(r.Median), msText(r.P90), strconv.Itoa(r.SeenIn) + " of " + strconv.Itoa(c.Baseline)}
+		for i, cell := range cells[k] {
+			widths[i] = max(widths[i], len(cell))
+		}
+	}
+	lead := func(cs []string) string {
+		var b strings.Builder
+		b.WriteString("  ")
+		for i, cell := range cs {
+			b.WriteString(padLeft(cell, widths[i]))
+			b.WriteString("  ")
+		}
+		return b.String()
+	}
+	head := lead(heads)
+	p.line(p.paint(dim, head+"what"))
+	indent := len(head)
+	for k, r := range rows {
+		p.wrapped(lead(cells[k]), strings.Repeat(" ", indent), indent, string(correlate.RowPhrase(nil, r)))
 	}
 	p.line()
-}
-
-func seenIn(r *model.ComparisonRow, c *model.Comparison) string {
-	return strconv.Itoa(r.SeenIn) + " of " + strconv.Itoa(c.Baseline)
 }

@@ -27,8 +27,43 @@ type document struct {
 	Logs         jsonLogs     `json:"logs"`
 	TopFinding   string       `json:"topFinding"`
 	Notices      []jsonNotice `json:"notices"`
+	// Breakdown is where the root span's duration went: rows that add up
+	// to tookMs (docs/analysis.md, "Where the time went").
+	Breakdown jsonBreakdown `json:"breakdown"`
 	// Comparison is there only when one was asked for (--compare).
 	Comparison *jsonComparison `json:"comparison,omitempty"`
+}
+
+type jsonBreakdown struct {
+	RootSpanID string             `json:"rootSpanId"`
+	TookMs     float64            `json:"tookMs"`
+	Headline   string             `json:"headline"`
+	Top        int                `json:"top"` // index into rows, -1 when there are none
+	Rows       []jsonBreakdownRow `json:"rows"`
+	Services   []jsonServiceRow   `json:"services"`
+}
+
+type jsonBreakdownRow struct {
+	SpanID          string  `json:"spanId"`
+	Service         string  `json:"service"`
+	Operation       string  `json:"operation"`
+	Category        string  `json:"category"`
+	CalleeSpanID    string  `json:"calleeSpanId,omitempty"`
+	CalleeService   string  `json:"calleeService,omitempty"`
+	CalleeOperation string  `json:"calleeOperation,omitempty"`
+	From            string  `json:"from,omitempty"`
+	To              string  `json:"to,omitempty"`
+	What            string  `json:"what"`
+	Ms              float64 `json:"ms"`
+	Share           float64 `json:"share"`
+	FirstMs         float64 `json:"firstMs"`
+}
+
+type jsonServiceRow struct {
+	Service  string  `json:"service"`
+	Category string  `json:"category"`
+	Ms       float64 `json:"ms"`
+	Share    float64 `json:"share"`
 }
 
 type jsonComparison struct {
@@ -220,6 +255,25 @@ func build(r *explain.Result) *document {
 	}
 	for _, g := range a.Services {
 		d.Services = append(d.Services, group(g))
+	}
+	b := &a.Breakdown
+	d.Breakdown = jsonBreakdown{RootSpanID: b.RootSpanID, TookMs: ms(b.Took), Headline: b.Headline, Top: b.Top,
+		Rows: []jsonBreakdownRow{}, Services: []jsonServiceRow{}}
+	if len(b.Rows) == 0 {
+		d.Breakdown.Top = -1
+	}
+	for k := range b.Rows {
+		br := &b.Rows[k]
+		d.Breakdown.Rows = append(d.Breakdown.Rows, jsonBreakdownRow{
+			SpanID: br.SpanID, Service: br.ServiceName, Operation: br.Operation, Category: string(br.Category),
+			CalleeSpanID: br.CalleeSpanID, CalleeService: br.CalleeService, CalleeOperation: br.CalleeOperation,
+			From: br.FromMessage, To: br.ToMessage, What: br.What,
+			Ms: ms(br.Duration), Share: br.Share, FirstMs: off(br.First),
+		})
+	}
+	for _, sr := range b.Services {
+		d.Breakdown.Services = append(d.Breakdown.Services, jsonServiceRow{Service: sr.ServiceName,
+			Category: string(sr.Category), Ms: ms(sr.Duration), Share: sr.Share})
 	}
 	for _, n := range r.Notices {
 		sev := "info"

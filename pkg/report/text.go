@@ -10,7 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/tracegap/correlator/pkg/correlate"
 	"github.com/tracegap/correlator/pkg/explain"
 	"github.com/tracegap/correlator/pkg/model"
 )
@@ -27,7 +26,6 @@ const (
 	minLabel = 20
 	minBar   = 12
 	maxBar   = 80
-	numWidth = 9 // one right-aligned "1500 ms" column, with its separator
 	maxWaits = 5 // rows of the summary's wait table
 )
 
@@ -43,9 +41,14 @@ type Options struct {
 	Source string
 }
 
-// Text writes the result as a terminal report: a title, the waterfall
-// (one line per span, its gaps, retries and warnings under it), a summary
-// and the notices.
+// Text writes the result as a terminal report: the headline and the
+// breakdown first (where the request's time went, a compact bar per row),
+// then a title and the waterfall (one line per span, its gaps, retries and
+// warnings under it), then the details (summary, tables, the critical
+// path) and the notices. Durations read as people write them: whole
+// milliseconds from 10 ms up, one decimal below (JSON keeps full
+// precision), and columns are as wide as their widest cell, so they never
+// run into each other.
 func Text(w io.Writer, r *explain.Result, o Options) error {
 	if o.Width <= 0 {
 		o.Width = DefaultWidth
@@ -53,8 +56,9 @@ func Text(w io.Writer, r *explain.Result, o Options) error {
 	bw := bufio.NewWriter(w)
 	p := &printer{w: bw, a: r.Analysis, o: o}
 	p.palette()
+	p.breakdown()
+	p.comparison() // when breakdown did not (no rows)
 	p.title()
-	p.comparison()
 	p.waterfall()
 	p.summary()
 	p.notices(r.Notices)
@@ -66,6 +70,8 @@ type printer struct {
 	a      *model.Analysis
 	o      Options
 	colors map[string]string // service → ANSI color
+	// compared says the comparison has been written.
+	compared bool
 }
 
 // ANSI styles; paint drops them when colors are off.
@@ -112,7 +118,7 @@ func (p *printer) title() {
 		id = n
 	}
 	facts := []string{
-		correlate.FormatMillis(a.End.Sub(a.Start)),
+		msText(a.End.Sub(a.Start)),
 		plural(len(a.Trace.Spans), "span", "spans"),
 		plural(len(a.Services), "service", "services"),
 		plural(len(a.Logs), "log line", "log lines"),
@@ -170,9 +176,19 @@ func (p *printer) waterfall() {
 	t := a.Trace
 	rows := waterfall(t)
 
-	// A line is: mark(2) label space │bar│ start duration self. Labels
-	// give way to the bar on narrow widths, down to minLabel.
-	const fixed = 2 + 1 + 2 + 3*numWidth
+	// A line is: mark(2) label space │bar│ start duration self. The
+	// number columns are as wide as their widest cell plus two spaces.
+	// Labels give way to the bar on narrow widths, down to minLabel.
+	nums := make([][3]string, len(rows))
+	numW := [3]int{len("start") + 2, len("duration") + 2, len("self") + 2}
+	for k, r := range rows {
+		s := &t.Spans[r.span]
+		nums[k] = [3]string{msText(s.Start.Sub(a.Start)), msText(s.Duration()), msText(a.Figures[r.span].SelfTime)}
+		for c := range nums[k] {
+			numW[c] = max(numW[c], len(nums[k][c])+2)
+		}
+	}
+	fixed := 2 + 1 + 2 + numW[0] + numW[1] + numW[2]
 	labelMax := min(max(p.o.Width-fixed-minBar, minLabel), maxLabel)
 	labels := make([]string, len(rows))
 	labelW := len("span")
@@ -183,10 +199,13 @@ func (p *printer) waterfall() {
 	barW := min(max(p.o.Width-fixed-labelW, minBar), maxBar)
 
 	span := a.End.Sub(a.Start)
-	left, right := "0 ms", correlate.FormatMillis(span)
+	left, right := "0 ms", msText(span)
 	axis := left + strings.Repeat(" ", max(barW-len(left)-len(right), 1)) + right
+	if len(left)+1+len(right) > barW {
+		axis = right // a narrow bar has room for the end only
+	}
 	p.line(p.paint(dim, "  "+pad("span", labelW)+"  "+pad(axis, barW)+" "+
-		padLeft("start", numWidth)+padLeft("duration", numWidth)+padLeft("self", numWidth)))
+		padLeft("start", numW[0])+padLeft("duration", numW[1])+padLeft("self", numW[2])))
 
 	// Each span's log extent, to draw its lines that fall outside it.
 	first := make([]time.Time, len(t.Spans))
@@ -219,9 +238,7 @@ func (p *printer) waterfall() {
 		}
 		p.line(mark, label, strings.Repeat(" ", labelW-utf8.RuneCountInString(labels[k])), " ",
 			p.paint(dim, "│"), bar, p.paint(dim, "│"),
-			padLeft(correlate.FormatMillis(s.Start.Sub(a.Start)), numWidth),
-			padLeft(correlate.FormatMillis(s.Duration()), numWidth),
-			padLeft(correlate.FormatMillis(f.SelfTime), numWidth))
+			padLeft(nums[k][0], numW[0]), padLeft(nums[k][1], numW[1]), padLeft(nums[k][2], numW[2]))
 
 		cont := r.cont + "   "
 		if r.hasChildren {
@@ -236,7 +253,7 @@ func (p *printer) waterfall() {
 			p.detail(cont, "error", red, msg)
 		}
 		if f.HasNetwork && f.Network > 0 {
-			p.detail(cont, "net", cyan, correlate.FormatMillis(f.Network)+
+			p.detail(cont, "net", cyan, msText(f.Network)+
 				" between this client span and the server span it called (network, queueing)")
 		}
 		for _, wtext := range f.Warnings {
@@ -355,7 +372,7 @@ func (p *printer) detail(prefix, tag, style, text string) {
 // rest; indent is the visible width of both.
 func (p *printer) wrapped(first, rest string, indent int, text string) {
 	avail := max(p.o.Width-indent, 20)
-	lines := wrap(text, avail)
+	lines := wrap(roundMillis(text), avail)
 	for k, l := range lines {
 		if k == 0 {
 			p.line(first, l)
@@ -391,29 +408,29 @@ func wrap(text string, width int) []string {
 func (p *printer) summary() {
 	a := p.a
 	t := a.Trace
-	p.line(p.paint(bold, "Summary"))
+	p.line(p.paint(bold, "Details"))
 	const keyW = 16
 	kv := func(key, value string) {
 		p.wrapped("  "+p.paint(bold, pad(key, keyW)), strings.Repeat(" ", 2+keyW), 2+keyW, value)
 	}
 
-	dur := "first span start to last span end: " + correlate.FormatMillis(a.End.Sub(a.Start))
+	dur := "first span start to last span end: " + msText(a.End.Sub(a.Start))
 	if rows := waterfall(t); len(rows) > 0 {
 		root := &t.Spans[rows[0].span]
 		if root.Duration() != a.End.Sub(a.Start) {
-			dur += "; the root span " + spanLabel(root) + " lasts " + correlate.FormatMillis(root.Duration())
+			dur += "; the root span " + spanLabel(root) + " lasts " + msText(root.Duration())
 		}
 	}
 	kv("duration", dur)
-	kv("waits", correlate.FormatMillis(a.Total.Wait)+" of waiting seen in the logs, "+
-		correlate.FormatMillis(a.Total.Unaccounted)+" of it unaccounted (no span explains it); nested waits count at every level")
+	kv("waits", msText(a.Total.Wait)+" of waiting seen in the logs, "+
+		msText(a.Total.Unaccounted)+" of it unaccounted (no span explains it); nested waits count at every level, so this is not a share of the duration (the breakdown above is)")
 	var retryCost time.Duration
 	for k := range a.Retries {
 		retryCost += a.Retries[k].Cost
 	}
 	retries := "none"
 	if len(a.Retries) > 0 {
-		retries = plural(a.Total.Retries, "retry", "retries") + ", costing " + correlate.FormatMillis(retryCost)
+		retries = plural(a.Total.Retries, "retry", "retries") + ", costing " + msText(retryCost)
 	}
 	kv("retries", retries)
 	logs := plural(len(a.Logs), "log line", "log lines") + " of this trace"
@@ -427,49 +444,115 @@ func (p *printer) summary() {
 		logs += "; " + strconv.Itoa(a.DuplicateLogs) + " duplicates dropped"
 	}
 	kv("logs", logs)
-	if a.TopFinding != "" {
+	if a.TopFinding != "" && a.TopFinding != a.Breakdown.Headline {
 		kv("top finding", a.TopFinding)
 	}
 	p.line()
 
 	// Per service.
-	svcW := len("service")
-	for _, g := range a.Services {
-		svcW = max(svcW, utf8.RuneCountInString(g.ServiceName))
-	}
-	p.line("  ", p.paint(dim, pad("service", svcW)+padLeft("spans", 7)+padLeft("wait", numWidth)+padLeft("unaccounted", 13)+padLeft("retries", 9)))
+	svc := [][]string{{"service", "spans", "wait", "unaccounted", "retries"}}
+	var styles []string
 	for _, g := range a.Services {
 		name := g.ServiceName
 		if name == "" {
 			name = "(no service name)"
 		}
-		p.line("  ", p.paint(p.colors[g.ServiceName], pad(name, svcW)), padLeft(strconv.Itoa(g.Spans), 7),
-			padLeft(correlate.FormatMillis(g.Wait), numWidth), padLeft(correlate.FormatMillis(g.Unaccounted), 13),
-			padLeft(strconv.Itoa(g.Retries), 9))
+		svc = append(svc, []string{name, strconv.Itoa(g.Spans), msText(g.Wait), msText(g.Unaccounted), strconv.Itoa(g.Retries)})
+		styles = append(styles, p.colors[g.ServiceName])
 	}
+	p.table(svc, styles, "lrrrr")
 	p.line()
 
 	p.waits()
 	p.retries()
+	p.criticalPath()
+}
 
+// table writes rows (the first is the header, dimmed) in columns as wide
+// as their widest cell, two spaces apart, aligned by align ('l' or 'r' per
+// column); the first column of row k+1 gets styles[k].
+func (p *printer) table(rows [][]string, styles []string, align string) {
+	widths := make([]int, len(align))
+	for _, r := range rows {
+		for c, cell := range r {
+			widths[c] = max(widths[c], utf8.RuneCountInString(cell))
+		}
+	}
+	for k, r := range rows {
+		var b strings.Builder
+		for c, cell := range r {
+			if c > 0 {
+				b.WriteString("  ")
+			}
+			if align[c] == 'r' {
+				cell = padLeft(cell, widths[c])
+			} else if c < len(r)-1 {
+				cell = pad(cell, widths[c])
+			}
+			if c == 0 && k > 0 && k-1 < len(styles) {
+				cell = p.paint(styles[k-1], cell)
+			}
+			b.WriteString(cell)
+		}
+		line := b.String()
+		if k == 0 {
+			line = p.paint(dim, line)
+		}
+		p.line("  ", line)
+	}
+}
+
+// criticalPath prints the critical path as the path it is: each span at
+// its depth in the tree, with the time it holds on the path (its rows of
+// the breakdown), so that siblings read as siblings, not as a call chain.
+func (p *printer) criticalPath() {
+	a := p.a
+	t := a.Trace
+	if len(a.CriticalPath) == 0 {
+		return
+	}
+	depth := map[int]int{}
+	for _, r := range waterfall(t) {
+		depth[r.span] = r.depth
+	}
 	index := make(map[string]int, len(t.Spans))
 	for i := range t.Spans {
 		if _, dup := index[normSpanID(t.Spans[i].SpanID)]; !dup {
 			index[normSpanID(t.Spans[i].SpanID)] = i
 		}
 	}
-	var path []string
+	onPath := map[string]time.Duration{}
+	for _, r := range a.Breakdown.Rows {
+		onPath[normSpanID(r.SpanID)] += r.Duration
+	}
+	const title, note = "Critical path", "  (time on the path; indented by depth in the trace)"
+	if 2+len(title)+len(note) <= p.o.Width {
+		p.line("  ", p.paint(bold, title), p.paint(dim, note))
+	} else {
+		p.line("  ", p.paint(bold, title))
+	}
+	var rows [][]string
+	base := -1
 	for _, id := range a.CriticalPath {
-		if i, ok := index[normSpanID(id)]; ok {
-			path = append(path, spanLabel(&t.Spans[i]))
-		} else {
-			path = append(path, id)
+		i, ok := index[normSpanID(id)]
+		if !ok {
+			rows = append(rows, []string{"", "", id})
+			continue
 		}
+		if base < 0 {
+			base = depth[i]
+		}
+		rows = append(rows, []string{msText(onPath[normSpanID(id)]), strings.Repeat("  ", max(0, depth[i]-base)), spanLabel(&t.Spans[i])})
 	}
-	if len(path) > 0 {
-		kv("critical path", strings.Join(path, " → "))
-		p.line()
+	w := 0
+	for _, r := range rows {
+		w = max(w, len(r[0]))
 	}
+	for _, r := range rows {
+		indent := 4 + w + len(r[1])
+		p.wrapped("  "+padLeft(r[0], w)+"  "+r[1], strings.Repeat(" ", indent), indent, r[2])
+	}
+	p.line()
 }
 
 // waits lists the gaps with the most unaccounted time: where to look first.
@@ -490,11 +573,10 @@ func (p *printer) waits() {
 		return cmpDur(gy.Duration(), gx.Duration())
 	})
 	p.line("  ", p.paint(bold, "Waits, most unaccounted first"))
-	p.line("  ", p.paint(dim, padLeft("unaccounted", 13)+padLeft("wait", numWidth)+padLeft("in spans", numWidth)+"  span → waiting for"))
-	const lead = 2 + 13 + 2*numWidth + 2
+	cells := [][]string{{"unaccounted", "wait", "in spans"}}
+	var whats []string
 	for k, gi := range order {
 		if k == maxWaits {
-			p.line("  ", p.paint(dim, fmt.Sprintf("… and %d more (see the waterfall)", len(order)-maxWaits)))
 			break
 		}
 		g := &a.Gaps[gi]
@@ -518,8 +600,25 @@ func (p *printer) waits() {
 		} else {
 			what += strings.Join(callees, ", ")
 		}
-		p.wrapped("  "+padLeft(correlate.FormatMillis(g.Unaccounted), 13)+padLeft(correlate.FormatMillis(g.Duration()), numWidth)+
-			padLeft(correlate.FormatMillis(g.InCallees), numWidth)+"  ", strings.Repeat(" ", lead), lead, what)
+		cells = append(cells, []string{msText(g.Unaccounted), msText(g.Duration()), msText(g.InCallees)})
+		whats = append(whats, what)
+	}
+	widths := [3]int{}
+	for _, r := range cells {
+		for c := range widths {
+			widths[c] = max(widths[c], len(r[c]))
+		}
+	}
+	num := func(r []string) string {
+		return padLeft(r[0], widths[0]) + "  " + padLeft(r[1], widths[1]) + "  " + padLeft(r[2], widths[2]) + "  "
+	}
+	lead := 2 + widths[0] + widths[1] + widths[2] + 6
+	p.line("  ", p.paint(dim, num(cells[0])+"span → waiting for"))
+	for k, what := range whats {
+		p.wrapped("  "+num(cells[k+1]), strings.Repeat(" ", lead), lead, what)
+	}
+	if len(order) > maxWaits {
+		p.line("  ", p.paint(dim, fmt.Sprintf("… and %d more (see the waterfall)", len(order)-maxWaits)))
 	}
 	p.line()
 }

@@ -32,9 +32,11 @@ const (
   tracegap explain --example
 
 Explains why one trace was slow: joins the trace's spans with its log lines
-by traceId/spanId and prints a waterfall with, under each span, the waits its
-logs show (how much of each a callee span covers and how much no span
-explains), its retries and its warnings; then a summary.
+by traceId/spanId and prints first where the request's time went (a headline
+and a breakdown of the critical path that adds up to the root's duration),
+then a waterfall with, under each span, the waits its logs show (how much of
+each a callee span covers and how much no span explains), its retries and its
+warnings; then the details.
 
   --tempo, --loki   fetch the trace from Tempo and its logs from Loki (base URLs,
                     e.g. http://localhost:3200 and http://localhost:3100)

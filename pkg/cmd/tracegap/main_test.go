@@ -178,7 +178,7 @@ func TestExampleTellsTheSeedStory(t *testing.T) {
 		// The 200 ms retry, on data-aggregator-b's span.
 		`retry  retried after "Prometheus query timed out after 200ms, retrying": the failed attempt took 200 ms (stated by the line), and the retry succeeded`,
 		// The summary's wait table and retry list.
-		"400 ms   800 ms   400 ms  widget-service GET /widgets/data → data-aggregator-b",
+		"400 ms   800 ms    400 ms  widget-service GET /widgets/data → data-aggregator-b",
 		`data-aggregator-b GET /data/aggregator-b retried after "Prometheus query timed out after 200ms, retrying": the failed attempt took 200 ms`,
 		"Trace " + seedTraceID + "  1800 ms · 9 spans · 5 services · 21 log lines",
 	} {
@@ -191,6 +191,68 @@ func TestExampleTellsTheSeedStory(t *testing.T) {
 	w, r, b := strings.Index(out, "waited 800 ms"), strings.Index(out, "retry  retried"), strings.Index(out, "└─ data-aggregator-b GET /data/aggregator-b")
 	if !(w < b && b < r) {
 		t.Errorf("the 800 ms wait (%d), data-aggregator-b's span (%d) and the retry (%d) are out of order", w, b, r)
+	}
+}
+
+// The acceptance test of issue 15: the first 6 lines of `tracegap explain
+// --example` (at the default width) are the headline and the breakdown's
+// top three rows, which add up with the rest to the root's 1500 ms.
+func TestExampleLeadsWithTheBreakdown(t *testing.T) {
+	t.Setenv("COLUMNS", "")
+	out, _, code := cli(t, "explain", "--example")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(out, "\n")
+	head := strings.Join(lines[:3], " ")
+	if !strings.HasPrefix(head, "GET /dashboard took 1500 ms: 600 ms (40%) widget-service waiting between") ||
+		!strings.HasSuffix(head, "200 ms (13%) data-aggregator-a's own time") {
+		t.Errorf("first 3 lines are not the headline:\n%s", strings.Join(lines[:3], "\n"))
+	}
+	for k, want := range []string{
+		`  600 ms   40%  ███       waiting    widget-service GET /widgets/data: "Initiating call to data agg…`,
+		"  200 ms   13%  █         in callee  dashboard-service GET /dashboard → user-service GET /users/{id…",
+		"  200 ms   13%  █         self       data-aggregator-a metric-db-a.query",
+	} {
+		if lines[3+k] != want {
+			t.Errorf("line %d:\n got %q\nwant %q", 4+k, lines[3+k], want)
+		}
+	}
+	// JSON: the same rows, at full precision, adding up to tookMs.
+	js, _, _ := cli(t, "explain", "--example", "--format", "json")
+	var doc struct {
+		Breakdown struct {
+			TookMs   float64 `json:"tookMs"`
+			Headline string  `json:"headline"`
+			Rows     []struct {
+				Category string  `json:"category"`
+				Ms       float64 `json:"ms"`
+			} `json:"rows"`
+		} `json:"breakdown"`
+	}
+	if err := json.Unmarshal([]byte(js), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, r := range doc.Breakdown.Rows {
+		sum += r.Ms
+	}
+	if doc.Breakdown.TookMs != 1500 || sum != 1500 || len(doc.Breakdown.Rows) != 8 || doc.Breakdown.Rows[0].Category != "waiting" ||
+		!strings.HasPrefix(out, doc.Breakdown.Headline[:60]) {
+		t.Errorf("JSON breakdown %+v", doc.Breakdown)
+	}
+}
+
+// TestExampleGoldenWidths: the seed's report at 60 and 160 columns (100 is
+// example.golden): the breakdown wraps or stays on one line, columns never
+// touch.
+func TestExampleGoldenWidths(t *testing.T) {
+	for _, w := range []string{"60", "160"} {
+		out, stderr, code := cli(t, "explain", "--example", "--width", w)
+		if code != exitOK || stderr != "" {
+			t.Fatalf("width %s: exit %d, stderr %q", w, code, stderr)
+		}
+		golden(t, "example_"+w+".golden", out)
 	}
 }
 
@@ -700,10 +762,11 @@ func TestLiveModeCompare(t *testing.T) {
 	if at < 0 || !strings.Contains(lines[at], `+900 ms is orders reserve stock waiting between "waiting for lock behind # transactions" and "acquired lock" (typically 0 ms, seen in 6 of 20).`) {
 		t.Fatalf("no comparison sentence\n%s", out)
 	}
-	// Right after the title (and the headline, when there is one): before
-	// the waterfall.
-	if wf := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "reserve stock") && !strings.Contains(l, "Compared") }); wf < at {
-		t.Errorf("the comparison comes after the waterfall\n%s", out)
+	// Right after the headline (one line at this width), before the
+	// breakdown's rows and the title.
+	title := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "Trace ") })
+	if at != 1 || !strings.HasPrefix(lines[0], "POST /orders took 1000 ms: 900 ms (90%)") || title < at {
+		t.Errorf("the comparison is not right after the headline\n%s", out)
 	}
 	if !strings.Contains(lines[at+2], "900 ms") || !strings.Contains(lines[at+2], "150 ms") || !strings.Contains(lines[at+2], "6 of 20") {
 		t.Errorf("first row %q", lines[at+2])
