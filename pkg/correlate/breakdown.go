@@ -31,18 +31,33 @@ func (s *state) breakdown() {
 
 	failed := s.failedAttempts()
 	acc := &rowAcc{s: s, index: map[rowKey]int{}}
-	// The sections of one span, in time order, are split in one sweep.
-	bySpan := map[int32][]section{}
+	// The sections of one span, in time order, are split in one sweep:
+	// group them by span (a stable sort keeps each span's in time order,
+	// and spans in the order the path first meets them).
+	secs := slices.Clone(s.sections)
+	first := make(map[int32]int, len(secs))
+	for k, sec := range secs {
+		if _, ok := first[sec.span]; !ok {
+			first[sec.span] = k
+		}
+	}
+	slices.SortStableFunc(secs, func(x, y section) int { return first[x.span] - first[y.span] })
 	var order []int32
-	for _, sec := range s.sections {
-		if bySpan[sec.span] == nil {
+	for k, sec := range secs {
+		if k == 0 || secs[k-1].span != sec.span {
 			order = append(order, sec.span)
 		}
-		bySpan[sec.span] = append(bySpan[sec.span], sec)
 	}
 	gapOff := s.gapRanges(order)
-	for _, i := range order {
-		s.splitSections(i, bySpan[i], gapOff[i], failed, acc)
+	sw := &sweep{h: kidHeap{s: s}}
+	for lo := 0; lo < len(secs); {
+		hi := lo + 1
+		for hi < len(secs) && secs[hi].span == secs[lo].span {
+			hi++
+		}
+		i := secs[lo].span
+		s.splitSections(i, secs[lo:hi], gapOff[i], failed, acc, sw)
+		lo = hi
 	}
 
 	rows := acc.rows
@@ -81,6 +96,7 @@ type rowAcc struct {
 	s     *state
 	index map[rowKey]int
 	rows  []model.BreakdownRow
+	w     writer // scratch for What
 }
 
 func (r *rowAcc) add(k rowKey, lo, hi int64) {
@@ -112,7 +128,8 @@ func (r *rowAcc) add(k rowKey, lo, hi int64) {
 	case model.CategoryWaiting:
 		g := &s.a.Gaps[k.ref]
 		row.FromMessage, row.ToMessage = g.FromMessage, g.ToMessage
-		w := &writer{b: make([]byte, 0, 96)}
+		w := &r.w
+		w.b = w.b[:0]
 		if g.FromMessage == "" {
 			w.str("span start")
 		} else {
@@ -195,9 +212,10 @@ func (s *state) isNetworkSpan(i int32) bool {
 // with its children's starts and ends and its gaps' bounds as the
 // instants where the category can change. Between two such instants
 // nothing changes, so each elementary interval gets one category.
-func (s *state) splitSections(i int32, secs []section, gaps [2]int, failed map[int32]bool, acc *rowAcc) {
+func (s *state) splitSections(i int32, secs []section, gaps [2]int, failed map[int32]bool, acc *rowAcc, sw *sweep) {
 	kids := s.children(i) // sorted by start
-	cuts := make([]int64, 0, 2*len(secs)+2*len(kids)+2*max(0, gaps[1]-gaps[0]))
+	cuts := sw.cuts[:0]
+	defer func() { sw.cuts = cuts[:0] }()
 	for _, sec := range secs {
 		cuts = append(cuts, sec.lo, sec.hi)
 	}
@@ -211,7 +229,8 @@ func (s *state) splitSections(i int32, secs []section, gaps [2]int, failed map[i
 			cuts = append(cuts, s.end[c])
 		}
 	}
-	var gs, ge []int64
+	gs, ge := sw.gs[:0], sw.ge[:0]
+	defer func() { sw.gs, sw.ge = gs[:0], ge[:0] }()
 	if gaps[0] >= 0 {
 		for k := gaps[0]; k < gaps[1]; k++ {
 			g := &s.a.Gaps[k]
@@ -232,7 +251,8 @@ func (s *state) splitSections(i int32, secs []section, gaps [2]int, failed map[i
 	network := s.isNetworkSpan(i)
 	// Running children: a heap by (start, span id), ended ones dropped
 	// lazily when they reach the top; failed ones also in a short list.
-	h := &kidHeap{s: s}
+	h := &sw.h
+	h.k = h.k[:0]
 	var failing []int32
 	next, sec, gap := 0, 0, 0
 	for j := 0; j+1 < len(cuts); j++ {
@@ -277,6 +297,12 @@ func (s *state) splitSections(i int32, secs []section, gaps [2]int, failed map[i
 		}
 		acc.add(key, a, b)
 	}
+}
+
+// sweep is splitSections' scratch, reused from span to span.
+type sweep struct {
+	cuts, gs, ge []int64
+	h            kidHeap
 }
 
 // firstRunning drops the failed children that ended by t and returns the

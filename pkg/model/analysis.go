@@ -148,9 +148,11 @@ type Analysis struct {
 	OtherTraceLogs int // entries of other traces, ignored
 	DuplicateLogs  int // the same entry returned twice, dropped
 
-	// TopFinding is the sentence of the costliest finding (the gap with the
-	// most unaccounted time, else the longest gap, else the costliest
-	// retry); "" when there is none. Search tables show it per trace.
+	// TopFinding is the one finding every surface names: the breakdown's
+	// headline (Breakdown.Headline); without a breakdown (no root span
+	// with a duration), the gap with the most unaccounted time, else the
+	// longest gap, else the costliest retry; "" when there is none.
+	// Search tables show it per trace.
 	TopFinding string
 
 	// Breakdown is where the root span's duration went, in rows that add up

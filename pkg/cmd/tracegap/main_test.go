@@ -218,6 +218,14 @@ func TestExampleLeadsWithTheBreakdown(t *testing.T) {
 			t.Errorf("line %d:\n got %q\nwant %q", 4+k, lines[3+k], want)
 		}
 	}
+	// README.md shows these 6 lines as they are.
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if block := "```\n" + strings.Join(lines[:6], "\n") + "\n```"; !strings.Contains(string(readme), block) {
+		t.Errorf("README.md lacks the first 6 lines of explain --example:\n%s", block)
+	}
 	// JSON: the same rows, at full precision, adding up to tookMs.
 	js, _, _ := cli(t, "explain", "--example", "--format", "json")
 	var doc struct {
