@@ -2,6 +2,7 @@ package explain
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,6 +115,25 @@ func TestCompareNotices(t *testing.T) {
 		}
 		if !hasNotice(res, "only 2 other traces of orders POST /orders were found in the time range") || !hasNotice(res, "widen the dashboard's time range") {
 			t.Errorf("notices %+v", res.Notices)
+		}
+	})
+
+	t.Run("Tempo's search fails", func(t *testing.T) {
+		srv := searchtest.Start(t, lockOrders(0, 0)...)
+		srv.SearchHook = func(w http.ResponseWriter, _ *http.Request) bool {
+			http.Error(w, "too many jobs in the queue", http.StatusTooManyRequests)
+			return true
+		}
+		e := explainer(t, srv)
+		res, err := e.Trace(context.Background(), searchtest.OrderTraceID(10), from, to, logOptions(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Compare(context.Background(), res, from, to, DefaultBaseline, logOptions(), opts); err != nil {
+			t.Fatalf("a failing baseline search is a notice, not an error: %v", err)
+		}
+		if res.Analysis.Comparison != nil || !hasNotice(res, "Tempo's search for traces like this one") || !hasNotice(res, "try again, or turn compare off") {
+			t.Errorf("comparison %+v, notices %+v", res.Analysis.Comparison, res.Notices)
 		}
 	})
 

@@ -124,6 +124,9 @@ type Servers struct {
 	// TraceHook, when set, is called first for every trace-by-id request
 	// with the requested id (normalised); returning true means it answered.
 	TraceHook func(id string, w http.ResponseWriter, r *http.Request) bool
+	// SearchHook, when set, is called first for every TraceQL search;
+	// returning true means it answered.
+	SearchHook func(w http.ResponseWriter, r *http.Request) bool
 	// LokiHook, when set, is called first for every query_range request;
 	// returning true means it answered.
 	LokiHook func(w http.ResponseWriter, r *http.Request) bool
@@ -271,6 +274,9 @@ func (s *Servers) search(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.searched = append(s.searched, SearchQuery{Query: q.Get("q"), Start: q.Get("start"), End: q.Get("end"), Limit: q.Get("limit")})
 	s.mu.Unlock()
+	if s.SearchHook != nil && s.SearchHook(w, r) {
+		return
+	}
 	match, err := compileTraceQL(q.Get("q"))
 	if err != nil {
 		plain(w, http.StatusBadRequest, "invalid TraceQL query: "+err.Error())
