@@ -32,6 +32,7 @@ export const ConfigEditorSelectors = {
     minGapMs: { label: 'Minimum gap (ms)', id: 'tracegap-min-gap-ms' },
     retryPattern: { label: 'Retry pattern', id: 'tracegap-retry-pattern' },
     giveUpPattern: { label: 'Give-up pattern', id: 'tracegap-give-up-pattern' },
+    compareByDefault: { label: 'Compare with typical by default', id: 'tracegap-compare-by-default' },
     lokiMaxLines: { label: 'Max log lines per trace', id: 'tracegap-loki-max-lines' },
     maxLinesPerSpan: { label: 'Max log lines per span', id: 'tracegap-max-lines-per-span' },
     lokiMarginSeconds: { label: 'Log time margin (s)', id: 'tracegap-loki-margin-seconds' },
@@ -57,6 +58,8 @@ export const ConfigEditorSelectors = {
 export const QueryEditorSelectors = {
   queryType: { label: 'Query type' },
   traceId: { label: 'Trace ID', id: 'tracegap-query-trace-id' },
+  compare: { label: 'Compare with typical', id: 'tracegap-query-compare' },
+  baselineLimit: { label: 'Baseline traces', id: 'tracegap-query-baseline-limit' },
   query: { label: 'TraceQL', id: 'tracegap-query-traceql' },
   limit: { label: 'Limit', id: 'tracegap-query-limit' },
   groupBy: { label: 'Group by' },

@@ -44,7 +44,15 @@ export interface TracegapQuery extends DataQuery {
   groupBy?: GroupBy;
   /** Numbers a waitMetrics query returns; absent or empty means all of MEASURES. */
   measures?: Measure[];
+  /** Trace queries: compare with other traces like it; absent means the data source's compareByDefault. */
+  compare?: boolean;
+  /** Trace queries: how many traces like it to compare with (3–200; absent means 20). */
+  baselineLimit?: number;
 }
+
+/** Traces a comparison fetches when the query sets no baselineLimit, and its bounds (pkg/explain). */
+export const DEFAULT_BASELINE_LIMIT = 20;
+export const BASELINE_LIMIT_RANGE = { min: 3, max: 200, unit: 'traces' };
 
 /** Query type a new query starts with. */
 export const DEFAULT_QUERY_TYPE: QueryType = 'trace';
@@ -135,6 +143,8 @@ export interface TracegapOptions extends DataSourceJsonData {
   /** Largest Loki response body accepted, in MiB. */
   maxLogsMB?: number;
   tracesToLogsV2?: TraceToLogsOptionsV2;
+  /** Trace queries without a compare field compare with typical (off). */
+  compareByDefault?: boolean;
 }
 
 /** Secrets; Grafana stores them encrypted and only the backend ever sees them. */

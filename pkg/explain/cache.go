@@ -9,6 +9,7 @@ import (
 
 	"github.com/tracegap/correlator/pkg/loki"
 	"github.com/tracegap/correlator/pkg/model"
+	"github.com/tracegap/correlator/pkg/tempo"
 )
 
 // Cache defaults: a dashboard of a few panels over a few dozen traces, and
@@ -41,6 +42,71 @@ type Cache struct {
 	lru   *list.List // of *cacheEntry, most recent first
 	items map[cacheKey]*list.Element
 	bytes int64
+
+	// searches are recent TraceQL answers (a comparison's baseline), kept
+	// SearchTTL and at most maxSearches of them.
+	searches map[searchKey]searchEntry
+}
+
+// Search answers are kept briefly: a baseline need not be fresh to the
+// second, and a repeated comparison then sends nothing upstream; a few
+// kilobytes each.
+const (
+	SearchTTL   = time.Minute
+	maxSearches = 64
+)
+
+// searchKey is one TraceQL search over one range.
+type searchKey struct {
+	tenant, traceql string
+	start, end      int64
+	limit           int
+}
+
+type searchEntry struct {
+	found []tempo.SearchResult
+	at    time.Time
+}
+
+// getSearch returns a search's answer kept less than SearchTTL ago.
+func (c *Cache) getSearch(k searchKey) ([]tempo.SearchResult, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.searches[k]
+	if !ok || c.now().Sub(e.at) >= SearchTTL {
+		return nil, false
+	}
+	return e.found, true
+}
+
+// putSearch keeps a search's answer, dropping expired ones and, when full,
+// the oldest.
+func (c *Cache) putSearch(k searchKey, found []tempo.SearchResult) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if c.searches == nil {
+		c.searches = map[searchKey]searchEntry{}
+	}
+	var oldest searchKey
+	var oldestAt time.Time
+	for sk, e := range c.searches {
+		if now.Sub(e.at) >= SearchTTL {
+			delete(c.searches, sk)
+		} else if oldestAt.IsZero() || e.at.Before(oldestAt) {
+			oldest, oldestAt = sk, e.at
+		}
+	}
+	if len(c.searches) >= maxSearches {
+		delete(c.searches, oldest)
+	}
+	c.searches[k] = searchEntry{found: found, at: now}
 }
 
 type cacheEntry struct {

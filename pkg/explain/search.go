@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tracegap/correlator/pkg/model"
 	"github.com/tracegap/correlator/pkg/tempo"
 )
 
@@ -32,6 +33,12 @@ type SearchResult struct {
 	// batches the other traces' logs were fetched in.
 	Cached     int
 	LogBatches int
+	// Candidates is how many traces SearchSlowest ranked (0 for Search).
+	Candidates int
+	// Typical holds, for SearchSlowest's traces, each one's duration and
+	// the median duration of the other candidates with its root service
+	// and operation, both as Tempo reported them; keyed by trace id.
+	Typical map[string]model.TypicalDuration
 }
 
 // Search explains a TraceQL search's traces in bulk: it runs the search
@@ -55,6 +62,12 @@ func (e *Explainer) Search(ctx context.Context, traceql string, start, end time.
 	if err != nil {
 		return nil, err
 	}
+	return e.explainFound(ctx, found, start, end, lo)
+}
+
+// explainFound fetches the traces a search found, with their logs, as
+// Search describes.
+func (e *Explainer) explainFound(ctx context.Context, found []tempo.SearchResult, start, end time.Time, lo LogOptions) (*SearchResult, error) {
 	res := &SearchResult{Found: found}
 	slots := make([]*Fetched, len(found))
 	hit := make([]bool, len(found))

@@ -52,6 +52,7 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 		headlineAt = breakdownRoot(a)
 	}
 	b.groupLines()
+	typical, hasTypical := typicalBySpan(a, n)
 	capped := 0
 	for i := range spans {
 		s := &spans[i]
@@ -67,7 +68,12 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 
 		serviceTags[i] = b.keep(appendKeyValues(b.buf[:0], s.ResourceAttributes))
 		refs[i] = b.keep(appendReferences(b.buf[:0], s.Links))
-		tags[i] = b.keep(appendTags(b.buf[:0], s, &fig))
+		tb := appendTags(b.buf[:0], s, &fig)
+		if hasTypical != nil && hasTypical[i] {
+			tb = append(tb[:len(tb)-1], ',')
+			tb = append(appendKVFloat(tb, TagTypical, typical[i]), ']')
+		}
+		tags[i] = b.keep(tb)
 
 		lines, dropped := b.selectLines(i)
 		logs[i] = b.keep(b.appendLogs(b.buf[:0], s, lines))
@@ -86,6 +92,10 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 			// The headline leads the root's Warnings card: the one
 			// answer, before the findings it sums up.
 			engine = append([]string{a.Breakdown.Headline}, engine...)
+		}
+		if i == headlineAt || (headlineAt < 0 && i == b.root) {
+			// The comparison comes right after the headline.
+			engine = withComparison(a, engine)
 		}
 		warnings[i] = b.keep(appendWarnings(b.buf[:0], engine, extra))
 	}
@@ -110,6 +120,9 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 		data.NewField("warnings", nil, warnings),
 	)
 	f.Meta.PreferredVisualization = data.VisTypeTrace
+	if a != nil && a.Comparison != nil && a.Comparison.Sentence != "" {
+		setCustom(f, CustomComparison, a.Comparison.Sentence)
+	}
 	if capped > 0 {
 		f.AppendNotices(Info(fmt.Sprintf("%s show only %d of their log lines in the trace view; the logs frame has every line", plural(capped, "span"), b.max)))
 	}

@@ -17,6 +17,14 @@ import (
 // topFinding is the breakdown's headline; breakdown its first three rows
 // ("waiting 40% · self 20% · in callee 13%").
 func Traces(as []*model.Analysis, o Options) *data.Frame {
+	return TracesVsTypical(as, nil, o)
+}
+
+// TracesVsTypical is Traces with two more columns when typical is not nil:
+// typical_ms, the median duration of the other candidates like the trace
+// (same root service and operation, as Tempo reported them; null when there
+// were none), and vs_typical, the trace's duration against it ("+4400 ms").
+func TracesVsTypical(as []*model.Analysis, typical map[string]model.TypicalDuration, o Options) *data.Frame {
 	list := analysed(as)
 	slices.SortStableFunc(list, func(x, y *model.Analysis) int {
 		if c := cmp.Compare(y.End.Sub(y.Start), x.End.Sub(x.Start)); c != 0 {
@@ -44,7 +52,7 @@ func Traces(as []*model.Analysis, o Options) *data.Frame {
 		retries[i], top[i], logCount[i] = int64(a.Total.Retries), a.TopFinding, int64(len(a.Logs))
 		breakdown[i] = breakdownSummary(&a.Breakdown, 3)
 	}
-	return o.newFrame("traces",
+	fields := []*data.Field{
 		linkField(data.NewField("traceID", nil, traceID), o.Link.traceIDLinks()),
 		data.NewField("start", nil, start),
 		data.NewField("rootService", nil, rootSvc),
@@ -56,7 +64,28 @@ func Traces(as []*model.Analysis, o Options) *data.Frame {
 		data.NewField("topFinding", nil, top),
 		data.NewField("logCount", nil, logCount),
 		data.NewField("breakdown", nil, breakdown),
-	)
+	}
+	if typical != nil {
+		typ, vs := make([]*float64, n), make([]string, n)
+		for i, a := range list {
+			if td := typical[a.Trace.TraceID]; td.HasTypical {
+				v := ms(td.Typical)
+				typ[i] = &v
+				vs[i] = signedMs(td.Duration - td.Typical)
+			}
+		}
+		fields = append(fields, msField("typical_ms", typ), data.NewField("vs_typical", nil, vs))
+	}
+	return o.newFrame("traces", fields...)
+}
+
+// signedMs writes a difference of durations with its sign: "+4400 ms",
+// "-120 ms", "+0 ms".
+func signedMs(d time.Duration) string {
+	if d < 0 {
+		return "-" + formatMs(-d)
+	}
+	return "+" + formatMs(d)
 }
 
 // analysed drops nil analyses and analyses without a trace.

@@ -236,6 +236,12 @@ type Analysis struct {
 	// to it (docs/analysis.md, "Where the time went").
 	Breakdown Breakdown
 
+	// Comparison is this trace against others like it (docs/analysis.md,
+	// "Compared with typical"); nil unless a comparison was asked for. The
+	// engine never sets it: it needs the baseline's analyses (see
+	// correlate.Compare).
+	Comparison *Comparison
+
 	// Notices are trace-level remarks for a person (e.g. trace-level logs).
 	Notices []string
 }

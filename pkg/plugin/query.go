@@ -49,6 +49,12 @@ type Query struct {
 	GroupBy string `json:"groupBy"`
 	// TimeRange is the query's time range (zero times when Grafana sent none).
 	TimeRange backend.TimeRange `json:"-"`
+	// Compare asks a trace query to compare the trace with others like it;
+	// nil means the data source's compareByDefault.
+	Compare *bool `json:"-"`
+	// BaselineLimit is how many traces like it a comparison fetches; nil
+	// means explain.DefaultBaseline.
+	BaselineLimit *int64 `json:"-"`
 }
 
 // queryJSON is the wire form: numbers may arrive as JSON numbers or as
@@ -61,6 +67,9 @@ type queryJSON struct {
 	Query       string          `json:"query"`
 	Limit       json.RawMessage `json:"limit"`
 	GroupBy     string          `json:"groupBy"`
+	Compare     *bool           `json:"compare"`
+	// BaselineLimit is read by hand like limit.
+	BaselineLimit json.RawMessage `json:"baselineLimit"`
 }
 
 // parseQuery reads a DataQuery's JSON into a Query. Malformed JSON and
@@ -84,6 +93,7 @@ func parseQuery(dq backend.DataQuery) (*Query, error) {
 		Query:       raw.Query,
 		GroupBy:     strings.TrimSpace(raw.GroupBy),
 		TimeRange:   dq.TimeRange,
+		Compare:     raw.Compare,
 	}
 	if q.QueryType == "" {
 		q.QueryType = raw.QueryType
@@ -103,7 +113,38 @@ func parseQuery(dq backend.DataQuery) (*Query, error) {
 		n := int64(*limit)
 		q.Limit = &n
 	}
+	bl, err := optionalNumber("baselineLimit", "a whole number of traces, e.g. 20", raw.BaselineLimit)
+	if err != nil {
+		return nil, err
+	}
+	if bl != nil {
+		if *bl != math.Trunc(*bl) || math.Abs(*bl) > 1<<53 {
+			return nil, badQueryf("the query's baselineLimit %v is not a whole number; enter a whole number of traces to compare with, from %d to %d (e.g. 20)", *bl, explain.MinBaseline, explain.MaxBaseline)
+		}
+		n := int64(*bl)
+		q.BaselineLimit = &n
+	}
 	return q, nil
+}
+
+// comparison says whether a trace query compares (its compare field, else
+// the data source's compareByDefault) and with how many traces like it;
+// a baselineLimit out of range is a 400, whether or not it compares.
+func (q *Query) comparison(s *settings.Settings) (bool, int, error) {
+	limit := explain.DefaultBaseline
+	if q.BaselineLimit != nil {
+		n := *q.BaselineLimit
+		if n < explain.MinBaseline || n > explain.MaxBaseline {
+			return false, 0, badQueryf("baselineLimit is %d; enter a number of traces to compare with from %d to %d (leave it empty for %d): fewer than %d say nothing about what is typical, more than %d take long to fetch",
+				n, explain.MinBaseline, explain.MaxBaseline, explain.DefaultBaseline, explain.MinBaseline, explain.MaxBaseline)
+		}
+		limit = int(n)
+	}
+	compare := s.CompareByDefault
+	if q.Compare != nil {
+		compare = *q.Compare
+	}
+	return compare, limit, nil
 }
 
 // optionalNumber reads a JSON number, a numeric string, or nothing (absent,

@@ -39,6 +39,10 @@ type traceSearch struct {
 	start, end time.Time
 	lo         explain.LogOptions
 	opts       correlate.Options
+	// slowest ranks CandidatesFor(limit) candidates by duration and
+	// explains the slowest limit (the search table), instead of the first
+	// limit Tempo returns (which are the latest).
+	slowest bool
 }
 
 // parseTraceSearch reads and checks the parts of a query that select and
@@ -75,7 +79,11 @@ type searched struct {
 // searchTraces searches, fetches (through the instance's cache) and
 // analyses the traces of ts.
 func (d *Datasource) searchTraces(ctx context.Context, ts *traceSearch) (*searched, error) {
-	res, err := d.explainer.Search(ctx, ts.traceql, ts.start, ts.end, ts.limit, ts.lo)
+	search := d.explainer.Search
+	if ts.slowest {
+		search = d.explainer.SearchSlowest
+	}
+	res, err := search(ctx, ts.traceql, ts.start, ts.end, ts.limit, ts.lo)
 	if err != nil {
 		return nil, withTraceQLHint(err, ts.traceql)
 	}
@@ -155,7 +163,12 @@ func (s *searched) executed(ts *traceSearch) string {
 	if !ts.start.IsZero() {
 		fmt.Fprintf(&b, " from %s to %s", ts.start.UTC().Format(time.RFC3339), ts.end.UTC().Format(time.RFC3339))
 	}
-	fmt.Fprintf(&b, " (limit %d): %d traces found, %d explained", ts.limit, len(s.res.Found), len(s.res.Fetched))
+	if ts.slowest {
+		fmt.Fprintf(&b, " (limit %d, %d candidates asked for): %d candidates ranked by duration, the %d slowest explained",
+			ts.limit, explain.CandidatesFor(ts.limit), s.res.Candidates, len(s.res.Fetched))
+	} else {
+		fmt.Fprintf(&b, " (limit %d): %d traces found, %d explained", ts.limit, len(s.res.Found), len(s.res.Fetched))
+	}
 	if s.res.Cached > 0 {
 		fmt.Fprintf(&b, " (%d from the cache)", s.res.Cached)
 	}
@@ -182,17 +195,21 @@ func (s *searched) frameOptions(pCtx backend.PluginContext, ts *traceSearch) fra
 	}
 }
 
-// handleSearch answers a search query with the `traces` table: one row per
-// trace found, its duration, wait, unaccounted time, retries and costliest
-// finding, longest first, each trace id linking to its trace query.
+// handleSearch answers a search query with the `traces` table: the
+// slowest limit of the limit × 10 candidates Tempo returns (Tempo orders
+// matches by recency, so the first limit would miss the range's slowest),
+// each with its duration, wait, unaccounted time, retries, costliest
+// finding and its duration against the typical one of the candidates like
+// it, longest first, each trace id linking to its trace query.
 func (d *Datasource) handleSearch(ctx context.Context, pCtx backend.PluginContext, dq backend.DataQuery) (data.Frames, error) {
 	ts, err := d.parseTraceSearch(dq)
 	if err != nil {
 		return nil, err
 	}
+	ts.slowest = true
 	s, err := d.searchTraces(ctx, ts)
 	if err != nil {
 		return nil, err
 	}
-	return data.Frames{frames.Traces(s.analyses(), s.frameOptions(pCtx, ts))}, nil
+	return data.Frames{frames.TracesVsTypical(s.analyses(), s.res.Typical, s.frameOptions(pCtx, ts))}, nil
 }

@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"slices"
@@ -24,7 +25,7 @@ func TestSearchQueryTable(t *testing.T) {
 
 	r := runQuery(t, pCtx, QueryTypeSearch, `{"refId":"A","queryType":"search","query":"{}","limit":20}`, searchRange)
 	f := onlyFrame(t, r, "traces")
-	wantFields := []string{"traceID", "start", "rootService", "rootOperation", "durationMs", "waitMs", "unaccountedMs", "retries", "topFinding", "logCount", "breakdown"}
+	wantFields := []string{"traceID", "start", "rootService", "rootOperation", "durationMs", "waitMs", "unaccountedMs", "retries", "topFinding", "logCount", "breakdown", "typical_ms", "vs_typical"}
 	var names []string
 	for _, fd := range f.Fields {
 		names = append(names, fd.Name)
@@ -61,6 +62,27 @@ func TestSearchQueryTable(t *testing.T) {
 				t.Errorf("%s %s = %v, want %v", tr.Trace.TraceID, k, row[k], v)
 			}
 		}
+		// typical_ms: the median of the others with the same root, as the
+		// fake Tempo reports durationMs (whole milliseconds).
+		var others []time.Duration
+		for _, o := range traces {
+			if o.Trace.TraceID != tr.Trace.TraceID && rootName(o) == rootName(tr) {
+				first, last := o.Trace.Bounds()
+				others = append(others, last.Sub(first).Truncate(time.Millisecond))
+			}
+		}
+		first, last := tr.Trace.Bounds()
+		typ := correlate.Median(others)
+		wantVs := last.Sub(first).Truncate(time.Millisecond) - typ
+		if len(others) == 0 {
+			if row["typical_ms"] != nil || row["vs_typical"] != "" {
+				t.Errorf("%s has no candidate like it, yet typical_ms %v, vs_typical %q", tr.Trace.TraceID, row["typical_ms"], row["vs_typical"])
+			}
+			continue
+		}
+		if row["typical_ms"] != ms(typ) || row["vs_typical"] != signed(wantVs) {
+			t.Errorf("%s typical_ms %v, vs_typical %q; want %v ms and %q", tr.Trace.TraceID, row["typical_ms"], row["vs_typical"], ms(typ), signed(wantVs))
+		}
 	}
 	seed := byID[seedTraceID]
 	if seed["rootService"] != "dashboard-service" || seed["rootOperation"] != "GET /dashboard" || seed["durationMs"] != 1800.0 ||
@@ -80,7 +102,7 @@ func TestSearchQueryTable(t *testing.T) {
 		t.Errorf("upstream requests: %d searches, %d traces, %d Loki", srv.Searches(), srv.TraceRequests(), srv.LokiRequests())
 	}
 	eq := f.Meta.ExecutedQueryString
-	for _, part := range []string{"Tempo: TraceQL {}", "(limit 20): 8 traces found, 8 explained", "Loki, 1 batch: ", srv.LokiQueries()[0].Query} {
+	for _, part := range []string{"Tempo: TraceQL {}", "(limit 20, 200 candidates asked for): 8 candidates ranked by duration, the 8 slowest explained", "Loki, 1 batch: ", srv.LokiQueries()[0].Query} {
 		if !strings.Contains(eq, part) {
 			t.Errorf("executed query %q lacks %q", eq, part)
 		}
@@ -91,6 +113,24 @@ func TestSearchQueryTable(t *testing.T) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// signed is a duration as vs_typical writes it.
+func signed(d time.Duration) string {
+	if d < 0 {
+		return "-" + strconv.FormatFloat(ms(-d), 'f', -1, 64) + " ms"
+	}
+	return "+" + strconv.FormatFloat(ms(d), 'f', -1, 64) + " ms"
+}
+
+// rootName is a fake trace's root service and operation.
+func rootName(tr searchtest.Trace) string {
+	for _, s := range tr.Trace.Spans {
+		if s.ParentSpanID == "" {
+			return s.ServiceName + " " + s.Name
+		}
+	}
+	return ""
+}
 
 func equalValue(a, b any) bool {
 	if ta, ok := a.(time.Time); ok {
@@ -169,7 +209,7 @@ func TestSearchQueryChecksItsInput(t *testing.T) {
 
 	// An empty query is every trace; the default limit is sent to Tempo.
 	f := onlyFrame(t, runQuery(t, pCtx, QueryTypeSearch, `{"queryType":"search"}`, searchRange), "traces")
-	if f.Rows() != 2 || !strings.Contains(f.Meta.ExecutedQueryString, "TraceQL {} from ") || !strings.Contains(f.Meta.ExecutedQueryString, "(limit 20)") {
+	if f.Rows() != 2 || !strings.Contains(f.Meta.ExecutedQueryString, "TraceQL {} from ") || !strings.Contains(f.Meta.ExecutedQueryString, "(limit 20, 200 candidates asked for)") {
 		t.Errorf("empty query: %d rows, executed %q", f.Rows(), f.Meta.ExecutedQueryString)
 	}
 
@@ -266,4 +306,42 @@ func TestSearchQueryWhenTempoIsDown(t *testing.T) {
 			t.Errorf("%s: %v (source %q), want a downstream error naming Tempo", qt, r.Error, r.ErrorSource)
 		}
 	}
+}
+
+// The search table holds the slowest requests of the range, not the first
+// Tempo returns (the latest): limit 5 ranks 50 candidates of one search.
+func TestSearchQueryRanksTheSlowest(t *testing.T) {
+	traces := flowTraces(200, seedBase.Add(time.Minute), 3*time.Second, 16)
+	srv := searchtest.Start(t, traces...)
+	r := runQuery(t, manyContext(t, srv), QueryTypeSearch, `{"queryType":"search","query":"{}","limit":5}`, searchRange)
+	f := onlyFrame(t, r, "traces")
+
+	// The fake Tempo returns the 50 latest; the table holds their 5 longest.
+	latest := slices.Clone(traces[150:])
+	slices.SortStableFunc(latest, func(a, b searchtest.Trace) int {
+		da, db := durationOf(a), durationOf(b)
+		return cmp.Compare(db, da)
+	})
+	var want, got []string
+	for _, tr := range latest[:5] {
+		want = append(want, tr.Trace.TraceID)
+	}
+	for _, row := range rows(f) {
+		got = append(got, row["traceID"].(string))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("rows %v, want the 5 longest of 50 candidates, longest first: %v", got, want)
+	}
+	sq := srv.SearchQueries()
+	if len(sq) != 1 || sq[0].Limit != "50" || srv.TraceRequests() != 5 {
+		t.Errorf("searches %+v, %d trace requests; want 1 search for 50 candidates and 5 trace requests", sq, srv.TraceRequests())
+	}
+	if eq := f.Meta.ExecutedQueryString; !strings.Contains(eq, "(limit 5, 50 candidates asked for): 50 candidates ranked by duration, the 5 slowest explained") {
+		t.Errorf("executed query %q does not say how many candidates were ranked", eq)
+	}
+}
+
+func durationOf(tr searchtest.Trace) time.Duration {
+	first, last := tr.Trace.Bounds()
+	return last.Sub(first).Truncate(time.Millisecond)
 }

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -39,18 +40,63 @@ func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext
 	if err != nil {
 		return nil, err
 	}
+	compare, baselineLimit, err := q.comparison(d.settings)
+	if err != nil {
+		return nil, err
+	}
 	start, end := tempoRange(q.TimeRange)
 	res, cached, err := d.explainTrace(ctx, id, start, end, lo, opts)
 	if err != nil {
 		return nil, err
 	}
-	return traceFrames(res, frames.Options{
+	executed := fromCache(executedQuery(res, lo), cached)
+	if compare {
+		b, err := d.explainer.Compare(ctx, res, start, end, baselineLimit, lo, opts)
+		if err != nil {
+			return nil, err
+		}
+		executed += baselineExecuted(b)
+	}
+	fs := traceFrames(res, frames.Options{
 		RefID:               q.RefID,
-		ExecutedQueryString: fromCache(executedQuery(res, lo), cached),
+		ExecutedQueryString: executed,
 		MaxLinesPerSpan:     d.settings.MaxLinesPerSpan,
 		Notices:             notices(res.Notices),
 		Link:                selfLink(pCtx),
-	}), nil
+	})
+	if compare {
+		// Last: the frames before it keep the indexes dashboards read.
+		c := frames.Comparison(res.Analysis, frames.Options{
+			RefID: q.RefID, ExecutedQueryString: executed, Notices: notices(res.Notices), Link: selfLink(pCtx),
+		})
+		fs = append(fs, frames.SetHeadline(data.Frames{c}, res.Analysis)...)
+	}
+	return fs, nil
+}
+
+// baselineExecuted describes a comparison's baseline for the query
+// inspector: its TraceQL, how many traces it found and fetched (and how
+// many came from the cache), and the batched LogQL.
+func baselineExecuted(b *explain.Baseline) string {
+	if b == nil || b.TraceQL == "" {
+		return ""
+	}
+	var s strings.Builder
+	fmt.Fprintf(&s, " · compared with: Tempo: TraceQL %s (limit %d)", b.TraceQL, b.Limit+1)
+	if b.SearchCached {
+		s.WriteString(" from the cache")
+	}
+	if b.Search == nil {
+		return s.String()
+	}
+	fmt.Fprintf(&s, ": %d traces like it explained", len(b.Search.Fetched))
+	if b.Search.Cached > 0 {
+		fmt.Fprintf(&s, " (%d from the cache)", b.Search.Cached)
+	}
+	if len(b.Search.LogQueries) > 0 {
+		fmt.Fprintf(&s, " · Loki, %d %s: %s", b.Search.LogBatches, plural(b.Search.LogBatches, "batch", "batches"), strings.Join(b.Search.LogQueries, " ; "))
+	}
+	return s.String()
 }
 
 // explainTrace fetches one trace through the instance's cache and analyses

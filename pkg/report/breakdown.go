@@ -51,6 +51,7 @@ func (p *printer) breakdown() {
 		return
 	}
 	p.wrapped("", "", 0, b.Headline)
+	p.comparison() // right after the headline, before the rows
 
 	rows := b.Rows
 	var rest time.Duration

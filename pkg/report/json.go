@@ -34,6 +34,8 @@ type document struct {
 	// Breakdown is where the root span's duration went: rows that add up
 	// to tookMs (docs/analysis.md, "Where the time went").
 	Breakdown jsonBreakdown `json:"breakdown"`
+	// Comparison is there only when one was asked for (--compare).
+	Comparison *jsonComparison `json:"comparison,omitempty"`
 }
 
 type jsonFinding struct {
@@ -78,6 +80,27 @@ type jsonServiceRow struct {
 	Category string  `json:"category"`
 	Ms       float64 `json:"ms"`
 	Share    float64 `json:"share"`
+}
+
+type jsonComparison struct {
+	Sentence  string              `json:"sentence,omitempty"`
+	Notice    string              `json:"notice,omitempty"`
+	Baseline  int                 `json:"baseline"`
+	TookMs    float64             `json:"tookMs"`
+	TypicalMs float64             `json:"typicalMs"`
+	Rows      []jsonComparisonRow `json:"rows"`
+}
+
+type jsonComparisonRow struct {
+	Service   string  `json:"service"`
+	Operation string  `json:"operation"`
+	Category  string  `json:"category"`
+	What      string  `json:"what"`
+	ThisMs    float64 `json:"thisMs"`
+	TypicalMs float64 `json:"typicalMs"`
+	P90Ms     float64 `json:"p90Ms"`
+	SeenIn    int     `json:"seenIn"`
+	DeltaMs   float64 `json:"deltaMs"`
 }
 
 type jsonSpan struct {
@@ -194,6 +217,15 @@ func build(r *explain.Result) *document {
 			OtherTraces: a.OtherTraceLogs, Duplicates: a.DuplicateLogs},
 		TopFinding: a.TopFinding,
 		Notices:    []jsonNotice{},
+	}
+	if c := a.Comparison; c != nil {
+		jc := &jsonComparison{Sentence: c.Sentence, Notice: c.Notice, Baseline: c.Baseline,
+			TookMs: ms(c.Took), TypicalMs: ms(c.TypicalTook), Rows: []jsonComparisonRow{}}
+		for _, r := range c.Rows {
+			jc.Rows = append(jc.Rows, jsonComparisonRow{Service: r.ServiceName, Operation: r.Operation, Category: string(r.Category),
+				What: r.What, ThisMs: ms(r.This), TypicalMs: ms(r.Median), P90Ms: ms(r.P90), SeenIn: r.SeenIn, DeltaMs: ms(r.Delta)})
+		}
+		d.Comparison = jc
 	}
 	for _, rw := range waterfall(t) {
 		s := &t.Spans[rw.span]

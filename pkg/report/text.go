@@ -57,6 +57,7 @@ func Text(w io.Writer, r *explain.Result, o Options) error {
 	p := &printer{w: bw, a: r.Analysis, o: o}
 	p.palette()
 	p.breakdown()
+	p.comparison() // when breakdown did not (no rows)
 	p.title()
 	p.waterfall()
 	p.summary()
@@ -69,6 +70,8 @@ type printer struct {
 	a      *model.Analysis
 	o      Options
 	colors map[string]string // service → ANSI color
+	// compared says the comparison has been written.
+	compared bool
 }
 
 // ANSI styles; paint drops them when colors are off.

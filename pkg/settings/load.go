@@ -86,6 +86,7 @@ type rawSettings struct {
 	GiveUpPattern      *string  `json:"giveUpPattern"`
 	TraceIDFields      []string `json:"traceIdFields"`
 	SpanIDFields       []string `json:"spanIdFields"`
+	CompareByDefault   bool     `json:"compareByDefault"`
 
 	TimeoutSeconds    *number `json:"timeoutSeconds"`
 	MinGapMs          *number `json:"minGapMs"`
@@ -197,6 +198,7 @@ func (r *rawSettings) settings() *Settings {
 		TempoConcurrency:   int(r.TempoConcurrency.orDefault(DefaultTempoConcurrency, true)),
 		MaxTraceMB:         int(r.MaxTraceMB.orDefault(DefaultMaxTraceMB, true)),
 		MaxLogsMB:          int(r.MaxLogsMB.orDefault(DefaultMaxLogsMB, true)),
+		CompareByDefault:   r.CompareByDefault,
 	}
 	if s.TempoAuth == "" {
 		s.TempoAuth = AuthNone

@@ -114,6 +114,9 @@ type Settings struct {
 	MaxTraceMB int `json:"maxTraceMB"`
 	// MaxLogsMB caps one Loki response body, in MiB.
 	MaxLogsMB int `json:"maxLogsMB"`
+	// CompareByDefault compares trace queries that do not say otherwise
+	// with the traces like them (the query's compare field; off).
+	CompareByDefault bool `json:"compareByDefault"`
 
 	// TempoToken is the bearer token for Tempo (secureJsonData tempoToken).
 	TempoToken string `json:"-"`

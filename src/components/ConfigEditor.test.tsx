@@ -273,6 +273,14 @@ describe('ConfigEditor', () => {
     expect(screen.queryByRole('alert')).not.toBeInTheDocument();
   });
 
+  it('stores compareByDefault, off until switched on', async () => {
+    const { last, user } = setup();
+    const toggle = byLabel(C.correlation.compareByDefault.label);
+    expect(toggle).not.toBeChecked();
+    await user.click(toggle);
+    expect(last().jsonData.compareByDefault).toBe(true);
+  });
+
   it('removing the last id field stores none, so the defaults apply', async () => {
     const initial = newSettings({ jsonData: { traceIdFields: ['trace_id'] } });
     const { last, user } = setup(initial);

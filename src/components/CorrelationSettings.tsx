@@ -1,6 +1,6 @@
 import React from 'react';
 import { SelectableValue } from '@grafana/data';
-import { Field, FieldSet, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
+import { Field, FieldSet, Input, RadioButtonGroup, Switch, TagsInput } from '@grafana/ui';
 
 import { ConfigEditorSelectors } from '../selectors';
 import { DEFAULT_SETTINGS, LogQueryMode, NumericSetting, SETTING_RANGES, TracegapOptions } from '../types';
@@ -143,6 +143,17 @@ export function CorrelationSettings({ options, onOptionsChange }: Props) {
           placeholder={DEFAULT_SETTINGS.giveUpPattern}
           width={60}
           onChange={(e) => set({ giveUpPattern: e.currentTarget.value })}
+        />
+      </Field>
+
+      <Field
+        label={S.compareByDefault.label}
+        description="Trace queries that do not say otherwise also fetch up to 20 other traces of the same root service and operation and show what this one did that they did not (one more Tempo search and the baseline's fetches per query, cached)."
+      >
+        <Switch
+          id={S.compareByDefault.id}
+          value={jsonData.compareByDefault ?? false}
+          onChange={(e) => set({ compareByDefault: e.currentTarget.checked })}
         />
       </Field>
 

@@ -33,6 +33,33 @@ function setup(initial: TracegapQuery, settings: TracegapOptions = {}) {
 }
 
 describe('QueryEditor', () => {
+  it('compares a trace with typical when the switch is on, with an optional baseline size', async () => {
+    const { lastChange, onRunQuery, user } = setup({ refId: 'A', queryType: 'trace', traceId: 'abc' });
+    const toggle = screen.getByLabelText(S.compare.label);
+    expect(toggle).not.toBeChecked();
+    expect(screen.queryByLabelText(S.baselineLimit.label)).not.toBeInTheDocument();
+    await user.click(toggle);
+    expect(lastChange()).toEqual({ refId: 'A', queryType: 'trace', traceId: 'abc', compare: true });
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+
+    const baseline = screen.getByLabelText(S.baselineLimit.label);
+    expect(baseline).toHaveAttribute('placeholder', '20');
+    await user.click(baseline);
+    await user.paste('2');
+    expect(lastChange().baselineLimit).toBe(2);
+    expect(screen.getByText(/3.*200/)).toBeInTheDocument();
+    await user.tab();
+    expect(onRunQuery).toHaveBeenCalledTimes(1); // an invalid size is not run
+  });
+
+  it('shows the compare switch on when the data source compares by default, and lets a query turn it off', async () => {
+    const { lastChange, user } = setup({ refId: 'A', queryType: 'trace', traceId: 'abc' }, { compareByDefault: true });
+    const toggle = screen.getByLabelText(S.compare.label);
+    expect(toggle).toBeChecked();
+    await user.click(toggle);
+    expect(lastChange().compare).toBe(false);
+  });
+
   it('starts a query without a type as a trace query with a labelled trace ID input and help', () => {
     setup({ refId: 'A' } as TracegapQuery);
     expect(screen.getByRole('radio', { name: 'Trace' })).toBeChecked();

@@ -1,10 +1,21 @@
 import React, { ChangeEvent, KeyboardEvent } from 'react';
 import { QueryEditorProps, SelectableValue } from '@grafana/data';
-import { InlineField, InlineFieldRow, Input, MultiSelect, RadioButtonGroup, Stack, Text } from '@grafana/ui';
+import {
+  InlineField,
+  InlineFieldRow,
+  InlineSwitch,
+  Input,
+  MultiSelect,
+  RadioButtonGroup,
+  Stack,
+  Text,
+} from '@grafana/ui';
 
 import { DataSource } from '../datasource';
 import { QueryEditorSelectors as S } from '../selectors';
 import {
+  BASELINE_LIMIT_RANGE,
+  DEFAULT_BASELINE_LIMIT,
   DEFAULT_GROUP_BY,
   DEFAULT_LIMIT,
   DEFAULT_QUERY_TYPE,
@@ -60,7 +71,8 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
   const limitError = validateWholeNumber(query.limit, { min: 1 });
   const minGapError = validateWholeNumber(query.minGapMs, SETTING_RANGES.minGapMs);
   const logSelectorError = validateLogSelector(query.logSelector);
-  const isValid = !traceIdError && !limitError && !minGapError && !logSelectorError;
+  const baselineError = validateWholeNumber(query.baselineLimit, BASELINE_LIMIT_RANGE);
+  const isValid = !traceIdError && !limitError && !minGapError && !logSelectorError && !baselineError;
 
   const run = () => {
     if (isValid) {
@@ -76,7 +88,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
   const onText = (key: 'traceId' | 'query' | 'logSelector') => (e: ChangeEvent<HTMLInputElement>) => {
     onChange({ ...query, [key]: e.currentTarget.value });
   };
-  const onNumber = (key: 'limit' | 'minGapMs') => (e: ChangeEvent<HTMLInputElement>) => {
+  const onNumber = (key: 'limit' | 'minGapMs' | 'baselineLimit') => (e: ChangeEvent<HTMLInputElement>) => {
     const raw = e.currentTarget.value;
     onChange({ ...query, [key]: raw === '' ? undefined : Number(raw) });
   };
@@ -136,6 +148,45 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
               onKeyDown={runOnEnter}
             />
           </InlineField>
+        </InlineFieldRow>
+      )}
+
+      {queryType === 'trace' && (
+        <InlineFieldRow>
+          <InlineField
+            label={S.compare.label}
+            labelWidth={labelWidth}
+            tooltip="Also fetch other traces of this trace's root service and operation in the time range and show what this one spent its time on that they did not (the comparison frame)"
+          >
+            <InlineSwitch
+              id={id(S.compare.id)}
+              value={query.compare ?? settings.compareByDefault ?? false}
+              onChange={(e) => {
+                onChange({ ...query, compare: e.currentTarget.checked });
+                onRunQuery();
+              }}
+            />
+          </InlineField>
+          {(query.compare ?? settings.compareByDefault) && (
+            <InlineField
+              label={S.baselineLimit.label}
+              labelWidth={labelWidth}
+              invalid={!!baselineError}
+              error={baselineError}
+              tooltip={`How many traces like this one to compare with, ${BASELINE_LIMIT_RANGE.min} to ${BASELINE_LIMIT_RANGE.max}`}
+            >
+              <Input
+                id={id(S.baselineLimit.id)}
+                type="number"
+                width={10}
+                value={query.baselineLimit ?? ''}
+                placeholder={String(DEFAULT_BASELINE_LIMIT)}
+                onChange={onNumber('baselineLimit')}
+                onBlur={run}
+                onKeyDown={runOnEnter}
+              />
+            </InlineField>
+          )}
         </InlineFieldRow>
       )}
 

@@ -50,6 +50,9 @@ type explainFlags struct {
 	format             string
 	noColor            bool
 	width              int
+	compare            bool
+	baseline           int
+	baselineWindow     time.Duration
 }
 
 func newFlagSet(f *explainFlags) *flag.FlagSet {
@@ -75,13 +78,16 @@ func newFlagSet(f *explainFlags) *flag.FlagSet {
 	fs.StringVar(&f.format, "format", "text", "output `format`: text or json")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colors (also off when stdout is not a terminal or NO_COLOR is set)")
 	fs.IntVar(&f.width, "width", 0, "line width of the text report (default $COLUMNS, else 100)")
+	fs.BoolVar(&f.compare, "compare", false, "compare the trace with other requests of its root service and operation (needs --tempo and --loki), printed after the headline")
+	fs.IntVar(&f.baseline, "baseline", explain.DefaultBaseline, fmt.Sprintf("with --compare: how many requests like it to compare with (%d to %d)", explain.MinBaseline, explain.MaxBaseline))
+	fs.DurationVar(&f.baselineWindow, "baseline-window", time.Hour, "with --compare: look for requests like it this long before and after the trace")
 	return fs
 }
 
 // liveOnly are the options that only mean something when talking to
 // Tempo and Loki; passing them with files or --example is a mistake worth
 // saying (a token flag silently ignored would confuse).
-var liveOnly = []string{"tenant", "token-env", "timeout", "selector", "log-mode", "margin", "max-lines"}
+var liveOnly = []string{"tenant", "token-env", "timeout", "selector", "log-mode", "margin", "max-lines", "compare", "baseline", "baseline-window"}
 
 // runExplain is the explain command: parse, pick the source, analyse,
 // render.
@@ -110,6 +116,15 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 	}
 	if f.width < 0 {
 		return usagef("--width %d is negative; give a number of columns such as 100", f.width)
+	}
+	if (set["baseline"] || set["baseline-window"]) && !f.compare {
+		return usagef("--baseline and --baseline-window only apply with --compare")
+	}
+	if f.baseline < explain.MinBaseline || f.baseline > explain.MaxBaseline {
+		return usagef("--baseline %d is out of range; give %d to %d requests to compare with (the default is %d)", f.baseline, explain.MinBaseline, explain.MaxBaseline, explain.DefaultBaseline)
+	}
+	if f.baselineWindow <= 0 {
+		return usagef("--baseline-window %v must be positive, e.g. 1h", f.baselineWindow)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -453,6 +468,9 @@ func explainLive(ctx context.Context, f *explainFlags, id string, opts correlate
 
 	source := "from Tempo " + tempoBase
 	ex := &explain.Explainer{Tempo: tempo.New(f.tempoURL, hc, f.tenant)}
+	if lokiBase == "" && f.compare {
+		return nil, "", usagef("--compare needs --loki URL too: what is typical comes from the logs of the requests like this one")
+	}
 	if lokiBase == "" {
 		// Tempo alone: the waterfall without log-derived findings.
 		tr, err := ex.Tempo.Trace(ctx, id, time.Time{}, time.Time{})
@@ -465,12 +483,19 @@ func explainLive(ctx context.Context, f *explainFlags, id string, opts correlate
 	}
 	ex.Loki = loki.New(f.lokiURL, hc, f.tenant)
 	source += " and Loki " + lokiBase
-	res, err := ex.Trace(ctx, id, time.Time{}, time.Time{}, explain.LogOptions{
+	lo := explain.LogOptions{
 		Selector: f.selector, Mode: mode, Margin: f.margin, MaxLines: f.maxLines,
 		TraceIDFields: opts.TraceIDFields,
-	}, opts)
+	}
+	res, err := ex.Trace(ctx, id, time.Time{}, time.Time{}, lo, opts)
 	if err != nil {
 		return nil, "", err
+	}
+	if f.compare {
+		first, last := res.Analysis.Trace.Bounds()
+		if _, err := ex.Compare(ctx, res, first.Add(-f.baselineWindow), last.Add(f.baselineWindow), f.baseline, lo, opts); err != nil {
+			return nil, "", err
+		}
 	}
 	return res, source, nil
 }

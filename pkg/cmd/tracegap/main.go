@@ -27,6 +27,7 @@ const (
 	program      = "tracegap"
 	explainUsage = `Usage:
   tracegap explain --tempo URL [--loki URL] [--tenant ID] [--token-env NAME] TRACEID
+  tracegap explain --tempo URL --loki URL --compare [--baseline N] TRACEID
   tracegap explain --trace FILE [--logs FILE] [TRACEID]
   tracegap explain --example
 
@@ -42,6 +43,9 @@ warnings; then the details.
   --trace, --logs   read an exported trace (Tempo/OTLP JSON or protobuf, e.g. the
                     body of GET /api/v2/traces/ID) and a Loki query_range JSON answer
   --example         explain the seed trace built into this binary (no servers needed)
+  --compare         also compare the trace with up to --baseline (20) other requests of
+                    its root service and operation (the hour around it): what this one
+                    spent its time on that the typical one did not
 
 Options:
 `

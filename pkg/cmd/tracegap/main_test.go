@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tracegap/correlator/pkg/explain/searchtest"
 	"github.com/tracegap/correlator/pkg/internal/fixtures"
 )
 
@@ -773,5 +775,70 @@ func TestIDFieldFlags(t *testing.T) {
 	}
 	if _, stderr, code := cli(t, "explain", "--example", "--span-id-fields", " , "); code == exitOK || !strings.Contains(stderr, "--span-id-fields") {
 		t.Errorf("an empty key list: exit %d, stderr %q; want a usage error naming the flag", code, stderr)
+	}
+}
+
+// lockOrders are 21 orders like pkg/plugin's acceptance test: the queried
+// one (k = 10) waited 900 ms for a row lock, 6 of the other 20 150 ms.
+func lockOrders(start time.Time) []searchtest.Trace {
+	var out []searchtest.Trace
+	waited := 0
+	for k := range 21 {
+		o := searchtest.Order{K: k, Start: start.Add(time.Duration(k) * 30 * time.Second)}
+		switch {
+		case k == 10:
+			o.Wait, o.Behind = 900*time.Millisecond, 7
+		case k%3 == 1 && waited < 6:
+			waited++
+			o.Wait, o.Behind = 150*time.Millisecond, waited
+		}
+		out = append(out, o.Trace())
+	}
+	return out
+}
+
+func TestLiveModeCompare(t *testing.T) {
+	srv := searchtest.Start(t, lockOrders(time.Date(2026, 11, 25, 16, 30, 0, 0, time.UTC))...)
+	id := searchtest.OrderTraceID(10)
+	out, stderr, code := cli(t, "explain", "--tempo", srv.Tempo.URL, "--loki", srv.Loki.URL, "--width", "1000", "--compare", id)
+	if code != exitOK || stderr != "" {
+		t.Fatalf("exit %d, stderr %q\n%s", code, stderr, out)
+	}
+	lines := strings.Split(out, "\n")
+	at := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "Compared with typical: ") })
+	if at < 0 || !strings.Contains(lines[at], `+900 ms is orders reserve stock waiting between "waiting for lock behind # transactions" and "acquired lock" (typically 0 ms, seen in 6 of 20).`) {
+		t.Fatalf("no comparison sentence\n%s", out)
+	}
+	// Right after the headline (one line at this width), before the
+	// breakdown's rows and the title.
+	title := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "Trace ") })
+	if at != 1 || !strings.HasPrefix(lines[0], "POST /orders took 1000 ms: 900 ms (90%)") || title < at {
+		t.Errorf("the comparison is not right after the headline\n%s", out)
+	}
+	if !strings.Contains(lines[at+2], "900 ms") || !strings.Contains(lines[at+2], "150 ms") || !strings.Contains(lines[at+2], "6 of 20") {
+		t.Errorf("first row %q", lines[at+2])
+	}
+	if srv.Searches() != 1 || srv.SearchQueries()[0].Limit != "21" {
+		t.Errorf("searches %+v", srv.SearchQueries())
+	}
+
+	js, _, code := cli(t, "explain", "--tempo", srv.Tempo.URL, "--loki", srv.Loki.URL, "--compare", "--baseline", "5", "--format", "json", id)
+	if code != exitOK || !strings.Contains(js, `"comparison": {`) || !strings.Contains(js, `"baseline": 5`) {
+		t.Errorf("json: exit %d\n%s", code, js)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--tempo", srv.Tempo.URL, "--compare", id}, "--compare needs --loki URL too"},
+		{[]string{"--tempo", srv.Tempo.URL, "--loki", srv.Loki.URL, "--compare", "--baseline", "2", id}, "--baseline 2 is out of range; give 3 to 200"},
+		{[]string{"--tempo", srv.Tempo.URL, "--loki", srv.Loki.URL, "--baseline", "5", id}, "only apply with --compare"},
+		{[]string{"--example", "--compare"}, "--compare only applies when fetching from Tempo and Loki"},
+	} {
+		_, stderr, code := cli(t, append([]string{"explain"}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.says) {
+			t.Errorf("%q: exit %d, stderr %q; want a usage error saying %q", tc.args, code, stderr, tc.says)
+		}
 	}
 }

@@ -124,6 +124,9 @@ type Servers struct {
 	// TraceHook, when set, is called first for every trace-by-id request
 	// with the requested id (normalised); returning true means it answered.
 	TraceHook func(id string, w http.ResponseWriter, r *http.Request) bool
+	// SearchHook, when set, is called first for every TraceQL search;
+	// returning true means it answered.
+	SearchHook func(w http.ResponseWriter, r *http.Request) bool
 	// LokiHook, when set, is called first for every query_range request;
 	// returning true means it answered.
 	LokiHook func(w http.ResponseWriter, r *http.Request) bool
@@ -138,8 +141,23 @@ type Servers struct {
 	searches, traceRequests, lokiRequests atomic.Int64
 	inFlight                              atomic.Int64
 
-	mu      sync.Mutex
-	queries []LokiQuery
+	mu       sync.Mutex
+	queries  []LokiQuery
+	searched []SearchQuery
+}
+
+// SearchQuery is one TraceQL search the fake Tempo received.
+type SearchQuery struct {
+	Query      string
+	Start, End string // unix seconds as sent ("" when absent)
+	Limit      string // as sent ("" when absent)
+}
+
+// SearchQueries are the searches received, in order.
+func (s *Servers) SearchQueries() []SearchQuery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.searched)
 }
 
 // LokiQuery is one query_range request the fake Loki received.
@@ -253,6 +271,12 @@ func (s *Servers) serveTempo(w http.ResponseWriter, r *http.Request) {
 // start in [start, end] (unix seconds), latest first, at most limit.
 func (s *Servers) search(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	s.mu.Lock()
+	s.searched = append(s.searched, SearchQuery{Query: q.Get("q"), Start: q.Get("start"), End: q.Get("end"), Limit: q.Get("limit")})
+	s.mu.Unlock()
+	if s.SearchHook != nil && s.SearchHook(w, r) {
+		return
+	}
 	match, err := compileTraceQL(q.Get("q"))
 	if err != nil {
 		plain(w, http.StatusBadRequest, "invalid TraceQL query: "+err.Error())
@@ -325,11 +349,14 @@ func (s *Servers) search(w http.ResponseWriter, r *http.Request) {
 var (
 	serviceCond  = regexp.MustCompile(`^(?:resource)?\.service\.name\s*=\s*"([^"]*)"$`)
 	durationCond = regexp.MustCompile(`^duration\s*(>=|>|<=|<)\s*(\S+)$`)
+	rootCond     = regexp.MustCompile(`^trace:(rootService|rootName)\s*=\s*("(?:[^"\\]|\\.)*")$`)
 )
 
 // compileTraceQL understands the TraceQL the tests send: {} and one span
 // set of conditions joined by &&: resource.service.name = "x" (some span
-// of the service) and duration > 500ms (the trace's duration).
+// of the service), duration > 500ms (the trace's duration), and
+// trace:rootService = "x" and trace:rootName = "y" (the root span's
+// service and name; Go-quoted strings, as Tempo's lexer reads them).
 func compileTraceQL(q string) (func(*model.Trace, time.Duration) bool, error) {
 	body := strings.TrimSpace(q)
 	if !strings.HasPrefix(body, "{") || !strings.HasSuffix(body, "}") {
@@ -344,6 +371,25 @@ func compileTraceQL(q string) (func(*model.Trace, time.Duration) bool, error) {
 				svc := m[1]
 				conds = append(conds, func(t *model.Trace, _ time.Duration) bool {
 					return slices.ContainsFunc(t.Spans, func(s model.Span) bool { return s.ServiceName == svc })
+				})
+				continue
+			}
+			if m := rootCond.FindStringSubmatch(c); m != nil {
+				want, err := strconv.Unquote(m[2])
+				if err != nil {
+					return nil, fmt.Errorf("parse error: string %s: %v", m[2], err)
+				}
+				byService := m[1] == "rootService"
+				conds = append(conds, func(t *model.Trace, _ time.Duration) bool {
+					for i := range t.Spans {
+						if sp := &t.Spans[i]; sp.ParentSpanID == "" {
+							if byService {
+								return sp.ServiceName == want
+							}
+							return sp.Name == want
+						}
+					}
+					return false
 				})
 				continue
 			}
