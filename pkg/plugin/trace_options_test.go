@@ -85,13 +85,13 @@ func TestTraceQueryOptions(t *testing.T) {
 		}},
 		{"logSelector from the query", nil, `"logSelector":" {service_name=\"widget-service\"} "`, nil, func(t *testing.T, _ backend.DataResponse, _, loki *fixtures.Server) {
 			qs := lokiQueries(loki)
-			if len(qs) != 2 || !strings.HasPrefix(qs[0], `{service_name="widget-service"} |`) || !strings.HasPrefix(qs[1], `{service_name="widget-service"} |`) {
+			if len(qs) != 2 || !strings.HasPrefix(qs[0], `{service_name="widget-service"} `) || !strings.HasPrefix(qs[1], `{service_name="widget-service"} `) {
 				t.Errorf("LogQL %q", qs)
 			}
 		}},
 		{"logSelector from the settings", []any{"logSelector", `{env="prod"}`}, "", nil, func(t *testing.T, _ backend.DataResponse, _, loki *fixtures.Server) {
 			for _, q := range lokiQueries(loki) {
-				if !strings.HasPrefix(q, `{env="prod"} |`) {
+				if !strings.HasPrefix(q, `{env="prod"} |`) && !strings.HasPrefix(q, `{env="prod"} !~`) {
 					t.Errorf("LogQL %q", q)
 				}
 			}

@@ -24,8 +24,8 @@ type LogQueryMode string
 
 // Log query modes accepted in logQueryMode.
 const (
-	// LogQueryAuto lets the Loki client pick (structured metadata first,
-	// line filter as fallback).
+	// LogQueryAuto runs the line filter and, for the lines whose text does
+	// not carry the id, the structured-metadata filter (pkg/loki ModeAuto).
 	LogQueryAuto LogQueryMode = "auto"
 	// LogQueryLine filters lines containing the trace id (`|= "<id>"`).
 	LogQueryLine LogQueryMode = "line"
