@@ -299,7 +299,7 @@ func (e *bigEnv) check(tb testing.TB, r backend.DataResponse) {
 		if more := want - shown; more > 0 {
 			wantCapped++
 			w := string(warnings.At(i).(json.RawMessage))
-			if !strings.Contains(w, fmt.Sprintf("%d more log lines of this span are in the logs frame", more)) {
+			if !strings.Contains(w, fmt.Sprintf("%d more log lines of this span are not shown in the trace view", more)) {
 				tb.Errorf("span %d shows %d of %d lines, but its warnings %s do not say so", i, shown, want, w)
 			}
 			capped++

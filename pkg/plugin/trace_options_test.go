@@ -126,7 +126,7 @@ func TestTraceQueryOptions(t *testing.T) {
 				var warnings []string
 				_ = json.Unmarshal(row["logs"].(json.RawMessage), &logs)
 				_ = json.Unmarshal(row["warnings"].(json.RawMessage), &warnings)
-				if len(logs) != 2 || !slices.Contains(warnings, "5 more log lines of this span are in the logs frame") {
+				if len(logs) != 2 || !slices.Contains(warnings, "5 more log lines of this span are not shown in the trace view") {
 					t.Errorf("span-4: %d lines, warnings %q", len(logs), warnings)
 				}
 			}
