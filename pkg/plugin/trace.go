@@ -47,9 +47,32 @@ func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext
 		RefID:               q.RefID,
 		ExecutedQueryString: fromCache(executedQuery(res, lo), cached),
 		MaxLinesPerSpan:     d.settings.MaxLinesPerSpan,
+		MaxLogLines:         q.maxLogLines(d.settings),
+		MaxEmbeddedLines:    d.settings.MaxEmbeddedLines,
+		LogsExplore:         logsExplore(ctx, pCtx, d.settings.LogsDatasourceUID, res, lo),
 		Notices:             notices(res.Notices),
 		Link:                selfLink(pCtx),
 	}), nil
+}
+
+// logsExplore is where the logs frame's notice sends a person for every
+// line: the LogQL that fetched them (or would have) on the Loki data source
+// of tracesToLogsV2, over the range they were fetched for, under Grafana's
+// root URL when Grafana sent it.
+func logsExplore(ctx context.Context, pCtx backend.PluginContext, lokiUID string, res *explain.Result, lo explain.LogOptions) frames.ExploreLogs {
+	e := frames.ExploreLogs{DatasourceUID: lokiUID, OrgID: pCtx.OrgID}
+	if f := res.Fetched; f != nil {
+		e.From, e.To = f.LogStart, f.LogEnd
+		if f.Logs != nil {
+			e.Queries = f.Logs.Queries
+		} else {
+			e.Queries, _ = loki.Queries(lo.Selector, f.TraceID, lo.Mode, lo.TraceIDFields)
+		}
+	}
+	if cfg := backend.GrafanaConfigFromContext(ctx); cfg != nil {
+		e.AppURL, _ = cfg.AppURL() // absent: a link relative to Grafana's host
+	}
+	return e
 }
 
 // explainTrace fetches one trace through the instance's cache and analyses
