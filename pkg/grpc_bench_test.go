@@ -375,19 +375,17 @@ func startPlugin(tb testing.TB, bin string, env ...string) *pluginProc {
 		GRPCDialOptions: []grpc.DialOption{grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(math.MaxInt32), grpc.MaxCallSendMsgSize(math.MaxInt32))},
 	})
+	tb.Cleanup(c.Kill) // also when the benchmark fails; a second Kill is a no-op
 	rpc, err := c.Client()
 	if err != nil {
-		c.Kill()
 		tb.Fatalf("go-plugin handshake: %v", err)
 	}
 	raw, err := rpc.Dispense("data")
 	if err != nil {
-		c.Kill()
 		tb.Fatal(err)
 	}
 	dc, ok := raw.(pluginv2.DataClient)
 	if !ok {
-		c.Kill()
 		tb.Fatalf("the data plugin is a %T, not a pluginv2.DataClient", raw)
 	}
 	return &pluginProc{client: c, data: dc, pid: cmd.Process.Pid}
