@@ -59,7 +59,7 @@ func (g *gzipBody) Read(p []byte) (int, error) {
 // bodyPool holds read buffers between answers (Response.Release): reading
 // each page into a fresh slice grown by doubling allocated about twice the
 // bytes fetched, a fifth of a large trace query's allocations.
-var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+var bodyPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // maxPooledBody is the largest buffer kept for reuse; a larger one (a huge
 // trace) is left to the garbage collector rather than held.
@@ -92,10 +92,11 @@ func (u *Upstream) readBody(ctx context.Context, path string, resp *http.Respons
 	}
 }
 
-// readAll is io.ReadAll appending to b.
+// readAll is io.ReadAll appending to b. Without a buffer to reuse it is
+// io.ReadAll itself, whose growth wastes less than doubling a slice.
 func readAll(b []byte, r io.Reader) ([]byte, error) {
 	if cap(b) == 0 {
-		b = make([]byte, 0, 512)
+		return io.ReadAll(r)
 	}
 	for {
 		n, err := r.Read(b[len(b):cap(b)])
