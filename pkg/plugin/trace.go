@@ -2,6 +2,8 @@ package plugin
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -39,10 +41,18 @@ func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext
 		return nil, err
 	}
 	start, end := tempoRange(q.TimeRange)
-	res, cached, err := d.explainTrace(ctx, id, start, end, lo, opts)
+	f, cached, err := d.explainer.FetchCached(ctx, id, start, end, lo)
 	if err != nil {
 		return nil, err
 	}
+	// The analysis and the frames are CPU work: more of them at once than
+	// there are CPUs finish no sooner, but keep every query's analysis and
+	// frames in memory together (20 concurrent queries held 20 of each).
+	if err := analysisSlots.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer analysisSlots.release()
+	res := explain.Analyze(f, opts)
 	return traceFrames(res, frames.Options{
 		RefID:               q.RefID,
 		ExecutedQueryString: fromCache(executedQuery(res, lo), cached),
@@ -91,6 +101,24 @@ func (d *Datasource) explainTrace(ctx context.Context, id string, start, end tim
 	}
 	return explain.Analyze(f, opts), cached, nil
 }
+
+// slots bounds how many trace queries analyse and build frames at once.
+type slots chan struct{}
+
+// analysisSlots is shared by every instance: the CPUs are the process's.
+var analysisSlots = make(slots, runtime.GOMAXPROCS(0))
+
+// acquire waits for a free slot, or for ctx to end.
+func (s slots) acquire(ctx context.Context) error {
+	select {
+	case s <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("the query ended while it waited for other trace queries' analyses to finish: %w", context.Cause(ctx))
+	}
+}
+
+func (s slots) release() { <-s }
 
 // fromCache marks the executed query of a trace that came from the cache,
 // so the query inspector does not claim the queries ran just now.
