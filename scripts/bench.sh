@@ -45,6 +45,9 @@ bench ./pkg/frames '^BenchmarkTraceAndLogsFrames$'
 # fakes run in a child process; a query takes about a second).
 bench ./pkg/plugin '^BenchmarkBigTrace(Query|Stages)$' 5x
 bench ./pkg/plugin '^BenchmarkBigTraceLokiSplit$' 5x
+# As Grafana sees it: the built binary over go-plugin and gRPC, a fresh
+# process per measured query (BENCHMARKS.md, "As Grafana sees it").
+bench ./pkg '^BenchmarkProcess(TraceQuery|ConcurrentQueries)$' 2x
 
 # median NAME-REGEXP: the median ns/op of the benchmarks whose name matches.
 median() {
@@ -92,6 +95,12 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f×", a / b }'; }
 	echo "End to end, 10 000 spans and $(metric 'BigTraceQuery/instance-' lines) lines: $(ms "$e") per query (target ≤ 1 s)"
 	echo "  peak heap growth $(mib "$(metric 'BigTraceQuery/instance-' peak-B)") for $(mib "$(metric 'BigTraceQuery/instance-' recv-B)") received: $(awk -v x="$(metric 'BigTraceQuery/instance-' heap-x)" 'BEGIN { printf "%.2f", x }')× (target ≤ 4×)"
 	echo "  split: Tempo fetch+decode $(ms "$(median 'BigTraceStages/tempo-')"), Loki fetch+decode $(ms "$(median 'BigTraceStages/loki-')"), analysis $(ms "$(median 'BigTraceStages/analyze-')"), frames $(ms "$(median 'BigTraceStages/frames-')"); the SDK's Arrow encoding $(ms "$(median 'BigTraceStages/arrow-')") more ($(mib "$(metric 'BigTraceStages/arrow-' arrow-B)"))"
+	echo
+	p='ProcessTraceQuery-'
+	echo "As Grafana sees it, 10 000 spans: RPC $(ms "$(median "$p")") (plugin CPU $(ms "$(metric "$p" cpu-ns)")), naive decode $(ms "$(metric "$p" naive-ns)"): $(metric "$p" x-naive)× wall, $(metric "$p" cpu-x-naive)× CPU (target ≤ 1)"
+	echo "  answer $(mib "$(metric "$p" answer-B)") (target ≤ 16 MiB), peak RSS growth $(mib "$(metric "$p" rss-B)") for $(mib "$(metric "$p" upstream-B)") fetched: $(metric "$p" rss-x)× (target ≤ 4×)"
+	p='ProcessConcurrentQueries-'
+	echo "  20 concurrent 1 000-span queries: slowest $(metric "$p" slowest-x)× a lone one (target ≤ 3×), RSS growth $(metric "$p" rss-x)× the $(mib "$(metric "$p" inflight-B)") in flight (target ≤ 4×)"
 	echo
 	echo "Loki sub-ranges fetched at once (both queries, about 21 pages each):"
 	for lat in 0s 25ms; do

@@ -13,10 +13,13 @@ import (
 	"github.com/tracegap/correlator/pkg/model"
 )
 
-// Logs builds the `logs` frame: every log entry of the trace, time-ordered,
-// in Grafana's log-lines shape (timestamp, body, severity, id, labels) plus
-// the join (traceID, spanID — "" for trace-level lines —, serviceName) and
-// the time since the span's previous line.
+// Logs builds the `logs` frame: the trace's log entries, time-ordered, in
+// Grafana's log-lines shape (timestamp, body, severity, id, labels) plus the
+// join (traceID, spanID — "" for trace-level lines —, serviceName) and the
+// time since the span's previous line. It holds at most Options.MaxLogLines
+// entries: first those that bound a gap or announce a retry, then the
+// earliest of the rest; when some are left out, a notice says how many and
+// links to every line in Explore (Options.LogsExplore).
 func Logs(a *model.Analysis, o Options) *data.Frame {
 	var logs []model.Log
 	var spans []model.Span
@@ -26,6 +29,10 @@ func Logs(a *model.Analysis, o Options) *data.Frame {
 		if a.Trace != nil {
 			spans, traceIDOfTrace = a.Trace.Spans, a.Trace.TraceID
 		}
+	}
+	analysed := len(logs)
+	if limit := o.maxLogLines(); len(logs) > limit {
+		logs = capLogs(a, limit)
 	}
 	n := len(logs)
 	var (
@@ -84,7 +91,26 @@ func Logs(a *model.Analysis, o Options) *data.Frame {
 	f.Meta.Type = data.FrameTypeLogLines
 	f.Meta.TypeVersion = data.FrameTypeVersion{0, 0}
 	f.Meta.PreferredVisualization = data.VisTypeLogs
+	if n < analysed {
+		text, link := logLinesNotice(analysed, n, o.LogsExplore)
+		f.AppendNotices(data.Notice{Severity: data.NoticeSeverityInfo, Text: text, Link: link})
+	}
 	return f
+}
+
+// capLogs returns the limit lines of a.Logs the logs frame shows, in their
+// order: the story lines first, then the earliest of the rest.
+func capLogs(a *model.Analysis, limit int) []model.Log {
+	all := make([]int32, len(a.Logs))
+	for i := range all {
+		all[i] = int32(i)
+	}
+	keep := preferStory(a, all, limit, storyLines(a), func(l *model.Log) int { return l.SpanIndex })
+	out := make([]model.Log, len(keep))
+	for j, li := range keep {
+		out[j] = a.Logs[li]
+	}
+	return out
 }
 
 // streamService names the service of a line that belongs to no span, from

@@ -21,6 +21,15 @@ type Options struct {
 	// frame (0: DefaultMaxLinesPerSpan; negative: no cap). Span events are
 	// never capped.
 	MaxLinesPerSpan int
+	// MaxLogLines caps the logs frame's rows (0: DefaultMaxLogLines;
+	// negative: no cap); MaxEmbeddedLines caps the log lines of all spans
+	// of the trace frame together (0: DefaultMaxEmbeddedLines; negative: no
+	// cap). Both keep the lines that bound a gap or announce a retry first.
+	MaxLogLines      int
+	MaxEmbeddedLines int
+	// LogsExplore is where the logs frame's notice links to for every line
+	// when MaxLogLines leaves some out.
+	LogsExplore ExploreLogs
 	// Notices are appended to the Meta of every frame built with these
 	// options. Grafana's panel header shows each distinct text once.
 	Notices []data.Notice

@@ -3,6 +3,7 @@ package frames
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -53,6 +54,7 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 	}
 	b.groupLines()
 	typical, hasTypical := typicalBySpan(a, n)
+	totalCut := b.planLines(o.maxEmbedded())
 	capped := 0
 	for i := range spans {
 		s := &spans[i]
@@ -75,7 +77,7 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 		}
 		tags[i] = b.keep(tb)
 
-		lines, dropped := b.selectLines(i)
+		lines, dropped := b.planned(i)
 		logs[i] = b.keep(b.appendLogs(b.buf[:0], s, lines))
 
 		var extraBuf [2]string
@@ -85,7 +87,7 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 		}
 		if dropped > 0 {
 			capped++
-			extra = append(extra, fmt.Sprintf("%d more log lines of this span are in the logs frame", dropped))
+			extra = append(extra, fmt.Sprintf("%d more log lines of this span are not shown in the trace view", dropped))
 		}
 		engine := fig.Warnings
 		if i == headlineAt {
@@ -123,8 +125,11 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 	if a != nil && a.Comparison != nil && a.Comparison.Sentence != "" {
 		setCustom(f, CustomComparison, a.Comparison.Sentence)
 	}
-	if capped > 0 {
-		f.AppendNotices(Info(fmt.Sprintf("%s show only %d of their log lines in the trace view; the logs frame has every line", plural(capped, "span"), b.max)))
+	switch {
+	case totalCut:
+		f.AppendNotices(Info(fmt.Sprintf("%s show only some of their log lines in the trace view: at most %d per span and %d in all (maxEmbeddedLines), the lines that bound a gap or announce a retry first", plural(capped, "span"), b.max, o.maxEmbedded())))
+	case capped > 0:
+		f.AppendNotices(Info(fmt.Sprintf("%s show only %d of their log lines in the trace view; the logs frame has more", plural(capped, "span"), b.max)))
 	}
 	return f
 }
@@ -139,6 +144,10 @@ type traceBuilder struct {
 	off        []int32
 	idx        []int32
 	traceLevel int
+
+	// Lines span i shows are plan[planOff[i]:planOff[i+1]] (planLines).
+	plan    []int32
+	planOff []int32
 
 	buf   []byte // scratch for one JSON value
 	mark  []bool // scratch for selectLines
@@ -192,6 +201,57 @@ func (b *traceBuilder) groupLines() {
 	}
 	// Bucket k now spans off[k]..off[k+1]; bucket −1 (lines of a trace
 	// without spans) is never read.
+}
+
+// planLines picks the lines every span shows: each span's selectLines, then,
+// when they come to more than limit in all, the limit of them that bound a
+// gap or announce a retry first and the earliest of the rest. It reports
+// whether limit cut any.
+func (b *traceBuilder) planLines(limit int) bool {
+	n := len(b.off) - 2
+	b.planOff = make([]int32, n+1)
+	var plan []int32
+	for i := range n {
+		sel, _ := b.selectLines(i)
+		plan = append(plan, sel...)
+		b.planOff[i+1] = int32(len(plan))
+	}
+	b.plan = plan
+	if len(plan) <= limit {
+		return false
+	}
+	candidates := slices.Clone(plan)
+	slices.Sort(candidates) // indices into a.Logs: time order
+	bucket := func(l *model.Log) int {
+		if b.a.Trace != nil && l.SpanIndex >= 0 && l.SpanIndex < len(b.a.Trace.Spans) {
+			return l.SpanIndex
+		}
+		return b.root
+	}
+	allowed := make([]bool, len(b.a.Logs))
+	for _, li := range preferStory(b.a, candidates, limit, storyLines(b.a), bucket) {
+		allowed[li] = true
+	}
+	kept := plan[:0]
+	start := int32(0)
+	for i := range n {
+		end := b.planOff[i+1]
+		for _, li := range plan[start:end] {
+			if allowed[li] {
+				kept = append(kept, li)
+			}
+		}
+		start, b.planOff[i+1] = end, int32(len(kept))
+	}
+	b.plan = kept
+	return true
+}
+
+// planned returns the lines span i shows and how many of its lines are
+// left out.
+func (b *traceBuilder) planned(i int) ([]int32, int) {
+	shown := b.plan[b.planOff[i]:b.planOff[i+1]]
+	return shown, len(b.lines(i)) - len(shown)
 }
 
 // lines returns the indices into a.Logs of span i's lines.

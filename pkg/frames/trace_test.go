@@ -271,8 +271,8 @@ func TestTraceLogCap(t *testing.T) {
 	}{
 		{"under the default cap", 98, 0, 99, ""},
 		{"at the default cap", 99, 0, 100, ""},
-		{"over the default cap", 250, 0, 100, "151 more log lines of this span are in the logs frame"},
-		{"custom cap", 250, 10, 10, "241 more log lines of this span are in the logs frame"},
+		{"over the default cap", 250, 0, 100, "151 more log lines of this span are not shown in the trace view"},
+		{"custom cap", 250, 10, 10, "241 more log lines of this span are not shown in the trace view"},
 		{"no cap", 250, -1, 251, ""},
 	}
 	for _, tc := range tests {

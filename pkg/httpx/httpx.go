@@ -100,6 +100,23 @@ type Response struct {
 	Header http.Header
 	// Body holds the whole body, at most MaxBodyBytes.
 	Body []byte
+
+	buf *[]byte // Body's pooled buffer, until Release
+}
+
+// Release hands the body's buffer back for the next answer (a Loki pager
+// reads dozens of pages of megabytes one after another). Call it only once
+// nothing refers to Body any more; Body is nil afterwards. Not calling it
+// is fine: the buffer is then garbage like any other.
+func (r *Response) Release() {
+	if r == nil || r.buf == nil {
+		return
+	}
+	if cap(r.Body) <= maxPooledBody {
+		*r.buf = r.Body[:0]
+		bodyPool.Put(r.buf)
+	}
+	r.Body, r.buf = nil, nil
 }
 
 // Get sends GET base+path?query with the given Accept header, extra headers
@@ -194,7 +211,8 @@ func (u *Upstream) getOnce(ctx context.Context, target, path, accept string, hea
 		// Refuse before reading: the upstream told us the size.
 		return nil, backend.DownstreamError(&TooLargeError{Upstream: u.Name, URL: u.redactedPath(path), Limit: limit, Setting: u.LimitSetting})
 	}
-	body, err := u.readBody(ctx, path, resp, limit+1)
+	buf := bodyPool.Get().(*[]byte)
+	body, err := u.readBody(ctx, path, resp, limit+1, *buf)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +228,7 @@ func (u *Upstream) getOnce(ctx context.Context, target, path, accept string, hea
 			Status: resp.StatusCode, Title: htmlTitle(body),
 		})
 	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body, buf: buf}, nil
 }
 
 // httpError reads a non-2xx answer into an *HTTPError stamped with the

@@ -19,7 +19,10 @@ const (
 	// ModeMetadata filters on structured metadata (trace_id="…"), for logs
 	// shipped with the id as metadata (OTLP ingestion does this).
 	ModeMetadata Mode = "metadata"
-	// ModeAuto runs both and merges the results without duplicates.
+	// ModeAuto runs both: the line filter, and the metadata filter for the
+	// lines whose text does not carry the id (a negative line filter with
+	// the same pattern), so no line is fetched twice and none that carries
+	// the id only in its metadata is missed. The results are merged.
 	ModeAuto Mode = "auto"
 )
 
@@ -122,14 +125,28 @@ func LineQuery(selector, traceID string) (string, error) {
 }
 
 func lineQuery(sel string, ids []string) string {
+	return sel + ` |~ "` + lineFilterRegex(ids) + `"`
+}
+
+// lineFilterRegex is the line filter's regex for ids.
+func lineFilterRegex(ids []string) string {
 	if len(ids) == 1 {
-		return sel + ` |~ "(?i)` + linePattern(ids[0]) + `"`
+		return "(?i)" + linePattern(ids[0])
 	}
 	parts := make([]string, len(ids))
 	for i, id := range ids {
 		parts[i] = linePattern(id)
 	}
-	return sel + ` |~ "(?i)(?:` + strings.Join(parts, "|") + `)"`
+	return "(?i)(?:" + strings.Join(parts, "|") + ")"
+}
+
+// autoMetadataQuery is auto mode's second query: the metadata filter over
+// the lines the line filter does not match (`!~` with the same regex), so
+// the two queries return disjoint sets whose union is every line that
+// carries the id in its text or its metadata. Without the negative filter
+// a fleet that writes the id in both places had each line fetched twice.
+func autoMetadataQuery(sel string, ids, names []string) string {
+	return metadataQuery(sel+` !~ "`+lineFilterRegex(ids)+`"`, ids, names)
 }
 
 // MetadataQuery is the LogQL that finds entries whose structured metadata
@@ -259,8 +276,11 @@ func BatchQueries(selector string, traceIDs []string, mode Mode, fields []string
 		if mode != ModeMetadata {
 			qs = append(qs, lineQuery(sel, group))
 		}
-		if mode != ModeLine {
+		switch mode {
+		case ModeMetadata:
 			qs = append(qs, metadataQuery(sel, group, names))
+		case ModeAuto:
+			qs = append(qs, autoMetadataQuery(sel, group, names))
 		}
 		return qs
 	}
@@ -273,6 +293,9 @@ func BatchQueries(selector string, traceIDs []string, mode Mode, fields []string
 		}
 		if mode != ModeLine {
 			n += (len(strings.TrimLeft(id, "0")) + 1) * len(names)
+		}
+		if mode == ModeAuto {
+			n += len(linePattern(id)) + 1 // the negative line filter
 		}
 		return n
 	}

@@ -84,6 +84,8 @@ func (c *Client) QueryRange(ctx context.Context, query string, start, end time.T
 		return nil, err
 	}
 	res, err := DecodeQueryRange(resp.Body)
+	// The decoder copies what it keeps: the body's buffer serves the next page.
+	resp.Release()
 	if err != nil {
 		return nil, backend.DownstreamError(fmt.Errorf("the answer from %s%s is not a Loki log query result (%w); check the Loki URL (lokiUrl) in the data source settings",
 			c.BaseURL(), path, err))

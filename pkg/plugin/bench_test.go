@@ -252,39 +252,50 @@ func (e *bigEnv) queryData(tb testing.TB) backend.DataResponse {
 	return r
 }
 
-// check fails unless the response holds the whole trace and every line:
-// the logs frame all of them, the trace frame at most the per-span cap on
-// each span with a warning naming how many more the logs frame has.
+// check fails unless the response holds the whole trace and the lines a
+// person is shown: the logs frame the first maxLogLines by preference with
+// a notice counting every line analysed, the trace frame on each span at
+// most the per-span cap and in all at most the total cap, with a warning
+// on each span naming how many of its lines are left out.
 func (e *bigEnv) check(tb testing.TB, r backend.DataResponse) {
 	tb.Helper()
 	if len(r.Frames) != 7 {
 		tb.Fatalf("%d frames, want 7 (trace, logs, gaps, retries, spans, breakdown, findings)", len(r.Frames))
 	}
-	tr, logs := r.Frames[0], r.Frames[1]
-	// The logs frame holds the selected lines and the span events, which
+	tr, logs, spansFrame := r.Frames[0], r.Frames[1], r.Frames[4]
+	maxLogs := e.ds.settings.MaxLogLines
+	// The engine's entries are the selected lines and the span events, which
 	// are log entries of their spans too (docs/analysis.md, Inputs).
-	if want := e.lines + bigtrace.EventCount(e.spans); tr.Rows() != e.spans || logs.Rows() != want {
-		tb.Fatalf("trace frame %d rows, logs frame %d; want %d spans and %d lines + events", tr.Rows(), logs.Rows(), e.spans, want)
+	total := e.lines + bigtrace.EventCount(e.spans)
+	if tr.Rows() != e.spans || logs.Rows() != min(total, maxLogs) {
+		tb.Fatalf("trace frame %d rows, logs frame %d; want %d spans and %d of %d lines + events", tr.Rows(), logs.Rows(), e.spans, min(total, maxLogs), total)
 	}
-	// Lines per span from the logs frame; trace-level lines ("" span id)
-	// show on the root span.
-	perSpan := map[string]int{}
-	logSpanIDs, _ := logs.FieldByName("spanID")
-	bodies, _ := logs.FieldByName("body")
-	for i := 0; i < logs.Rows(); i++ {
-		if bodies.At(i).(string) != "cache miss" { // the span event, counted below
-			perSpan[logSpanIDs.At(i).(string)]++
+	if total > maxLogs {
+		want := fmt.Sprintf("shows %d of the %d log lines analysed", maxLogs, total)
+		if len(logs.Meta.Notices) == 0 || !strings.Contains(logs.Meta.Notices[len(logs.Meta.Notices)-1].Text, want) {
+			tb.Errorf("logs frame notices %+v lack %q", logs.Meta.Notices, want)
 		}
+	}
+	// Lines per span from the spans frame (the engine's count); the
+	// trace-level lines (the rest) show on the root span.
+	perSpan := map[string]int{}
+	sIDs, _ := spansFrame.FieldByName("spanID")
+	sCounts, _ := spansFrame.FieldByName("logCount")
+	joined := 0
+	for i := 0; i < spansFrame.Rows(); i++ {
+		n := int(toFloat(sCounts.At(i)))
+		perSpan[sIDs.At(i).(string)] = n
+		joined += n
 	}
 	ids, _ := tr.FieldByName("spanID")
 	parents, _ := tr.FieldByName("parentSpanID")
 	logsField, _ := tr.FieldByName("logs")
 	warnings, _ := tr.FieldByName("warnings")
-	capped, wantCapped := 0, 0
+	capped, wantCapped, embedded := 0, 0, 0
 	for i := 0; i < tr.Rows(); i++ {
 		want := perSpan[ids.At(i).(string)]
 		if parents.At(i).(string) == "" {
-			want += perSpan[""]
+			want += total - joined
 		}
 		var ls []struct {
 			Name string `json:"name"`
@@ -292,30 +303,51 @@ func (e *bigEnv) check(tb testing.TB, r backend.DataResponse) {
 		if err := json.Unmarshal(logsField.At(i).(json.RawMessage), &ls); err != nil {
 			tb.Fatal(err)
 		}
-		shown := 0
+		// Span events are entries of their span too, but the trace view
+		// shows them always (they are the trace's own); the cap is on lines.
+		shown, events := len(ls), 0
 		for _, l := range ls {
-			if l.Name != "cache miss" { // the span event
-				shown++
+			if l.Name == bigtrace.EventName {
+				events++
 			}
 		}
-		if shown != min(want, frames.DefaultMaxLinesPerSpan) {
-			tb.Fatalf("span %d shows %d of its %d lines; want all up to the cap of %d", i, shown, want, frames.DefaultMaxLinesPerSpan)
+		embedded += shown - events
+		if shown-events > min(want-events, frames.DefaultMaxLinesPerSpan) {
+			tb.Fatalf("span %d shows %d of its %d lines; the cap is %d", i, shown-events, want-events, frames.DefaultMaxLinesPerSpan)
 		}
 		if more := want - shown; more > 0 {
 			wantCapped++
 			w := string(warnings.At(i).(json.RawMessage))
-			if !strings.Contains(w, fmt.Sprintf("%d more log lines of this span are in the logs frame", more)) {
+			if !strings.Contains(w, fmt.Sprintf("%d more log lines of this span are not shown in the trace view", more)) {
 				tb.Errorf("span %d shows %d of %d lines, but its warnings %s do not say so", i, shown, want, w)
 			}
 			capped++
 		}
 	}
+	maxEmbedded := e.ds.settings.MaxEmbeddedLines
+	if embedded > maxEmbedded {
+		tb.Errorf("the trace frame carries %d lines, over the cap of %d", embedded, maxEmbedded)
+	}
 	if capped < bigConfig.ChattySpans || capped != wantCapped {
 		tb.Errorf("%d spans are capped with a warning, want %d (at least the %d chatty ones)", capped, wantCapped, bigConfig.ChattySpans)
 	}
-	if !slices.ContainsFunc(tr.Meta.Notices, func(n data.Notice) bool { return strings.Contains(n.Text, "show only 100 of their log lines") }) {
+	if !slices.ContainsFunc(tr.Meta.Notices, func(n data.Notice) bool { return strings.Contains(n.Text, "of their log lines in the trace view") }) {
 		tb.Errorf("trace frame notices %+v lack the cap", tr.Meta.Notices)
 	}
+}
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case int64:
+		return float64(x)
+	case int32:
+		return float64(x)
+	case float64:
+		return x
+	case int:
+		return float64(x)
+	}
+	return -1
 }
 
 // heapSampler records the peak of the Go heap (bytes in live and not yet

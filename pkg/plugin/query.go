@@ -47,6 +47,9 @@ type Query struct {
 	Limit *int64 `json:"-"`
 	// GroupBy splits waitMetrics series: service or service_operation.
 	GroupBy string `json:"groupBy"`
+	// MaxLogLines overrides the data source's cap on the logs frame's rows
+	// (trace queries); nil means the setting.
+	MaxLogLines *int64 `json:"-"`
 	// TimeRange is the query's time range (zero times when Grafana sent none).
 	TimeRange backend.TimeRange `json:"-"`
 	// Compare asks a trace query to compare the trace with others like it;
@@ -70,6 +73,7 @@ type queryJSON struct {
 	Compare     *bool           `json:"compare"`
 	// BaselineLimit is read by hand like limit.
 	BaselineLimit json.RawMessage `json:"baselineLimit"`
+	MaxLogLines   json.RawMessage `json:"maxLogLines"`
 }
 
 // parseQuery reads a DataQuery's JSON into a Query. Malformed JSON and
@@ -124,6 +128,17 @@ func parseQuery(dq backend.DataQuery) (*Query, error) {
 		n := int64(*bl)
 		q.BaselineLimit = &n
 	}
+	maxLines, err := optionalNumber("maxLogLines", "a whole number of log lines, e.g. 5000", raw.MaxLogLines)
+	if err != nil {
+		return nil, err
+	}
+	if maxLines != nil {
+		if v := *maxLines; v != math.Trunc(v) || v < 1 || v > settings.MaxLogLinesLimit {
+			return nil, badQueryf("the query's maxLogLines %v is not a whole number from 1 to %d; enter how many log lines the logs frame shows, e.g. 5000 (leave it empty for the data source's setting)", v, settings.MaxLogLinesLimit)
+		}
+		n := int64(*maxLines)
+		q.MaxLogLines = &n
+	}
 	return q, nil
 }
 
@@ -145,6 +160,15 @@ func (q *Query) comparison(s *settings.Settings) (bool, int, error) {
 		compare = *q.Compare
 	}
 	return compare, limit, nil
+}
+
+// maxLogLines is the query's cap on the logs frame's rows, or the data
+// source's.
+func (q *Query) maxLogLines(s *settings.Settings) int {
+	if q.MaxLogLines != nil {
+		return int(*q.MaxLogLines)
+	}
+	return s.MaxLogLines
 }
 
 // optionalNumber reads a JSON number, a numeric string, or nothing (absent,

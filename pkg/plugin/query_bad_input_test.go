@@ -40,6 +40,11 @@ func TestQueryBadInputEveryType(t *testing.T) {
 			tc{"selector that is not one", qt, `{"traceId":"` + id + `","query":"{}","logSelector":"rate(x[1m])"}`, "is not a LogQL stream selector"},
 		)
 	}
+	bad = append(bad,
+		tc{"maxLogLines 0", QueryTypeTrace, `{"traceId":"` + id + `","maxLogLines":0}`, "maxLogLines 0 is not a whole number from 1 to 1000000"},
+		tc{"fractional maxLogLines", QueryTypeTrace, `{"traceId":"` + id + `","maxLogLines":"2.5"}`, "maxLogLines 2.5 is not a whole number"},
+		tc{"maxLogLines as a word", QueryTypeTrace, `{"traceId":"` + id + `","maxLogLines":"all"}`, "is \"all\", not a whole number of log lines"},
+	)
 	for _, qt := range many {
 		bad = append(bad,
 			tc{"negative limit", qt, `{"query":"{}","limit":-1}`, "limit is -1; enter a number of traces from 1 to"},

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -45,10 +46,20 @@ func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext
 		return nil, err
 	}
 	start, end := tempoRange(q.TimeRange)
-	res, cached, err := d.explainTrace(ctx, id, start, end, lo, opts)
+	f, cached, err := d.explainer.FetchCached(ctx, id, start, end, lo)
 	if err != nil {
 		return nil, err
 	}
+	// The analysis and the frames are CPU work: more of them at once than
+	// there are CPUs finish no sooner, but keep every query's analysis and
+	// frames in memory together (20 concurrent queries held 20 of each).
+	// A comparison's baseline is fetched outside the slots: waiting on the
+	// network must not hold a CPU's turn.
+	if err := analysisSlots.acquire(ctx); err != nil {
+		return nil, err
+	}
+	res := explain.Analyze(f, opts)
+	analysisSlots.release()
 	executed := fromCache(executedQuery(res, lo), cached)
 	if compare {
 		b, err := d.explainer.Compare(ctx, res, start, end, baselineLimit, lo, opts)
@@ -57,10 +68,17 @@ func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext
 		}
 		executed += baselineExecuted(b)
 	}
+	if err := analysisSlots.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer analysisSlots.release()
 	fs := traceFrames(res, frames.Options{
 		RefID:               q.RefID,
 		ExecutedQueryString: executed,
 		MaxLinesPerSpan:     d.settings.MaxLinesPerSpan,
+		MaxLogLines:         q.maxLogLines(d.settings),
+		MaxEmbeddedLines:    d.settings.MaxEmbeddedLines,
+		LogsExplore:         logsExplore(ctx, pCtx, d.settings.LogsDatasourceUID, res, lo),
 		Notices:             notices(res.Notices),
 		Link:                selfLink(pCtx),
 	})
@@ -99,6 +117,26 @@ func baselineExecuted(b *explain.Baseline) string {
 	return s.String()
 }
 
+// logsExplore is where the logs frame's notice sends a person for every
+// line: the LogQL that fetched them (or would have) on the Loki data source
+// of tracesToLogsV2, over the range they were fetched for, under Grafana's
+// root URL when Grafana sent it.
+func logsExplore(ctx context.Context, pCtx backend.PluginContext, lokiUID string, res *explain.Result, lo explain.LogOptions) frames.ExploreLogs {
+	e := frames.ExploreLogs{DatasourceUID: lokiUID, OrgID: pCtx.OrgID}
+	if f := res.Fetched; f != nil {
+		e.From, e.To = f.LogStart, f.LogEnd
+		if f.Logs != nil {
+			e.Queries = f.Logs.Queries
+		} else {
+			e.Queries, _ = loki.Queries(lo.Selector, f.TraceID, lo.Mode, lo.TraceIDFields)
+		}
+	}
+	if cfg := backend.GrafanaConfigFromContext(ctx); cfg != nil {
+		e.AppURL, _ = cfg.AppURL() // absent: a link relative to Grafana's host
+	}
+	return e
+}
+
 // explainTrace fetches one trace through the instance's cache and analyses
 // it with opts; cached says nothing was sent upstream. The cache keeps a
 // trace only when it is complete, its logs came without a failure and it
@@ -115,6 +153,24 @@ func (d *Datasource) explainTrace(ctx context.Context, id string, start, end tim
 	}
 	return explain.Analyze(f, opts), cached, nil
 }
+
+// slots bounds how many trace queries analyse and build frames at once.
+type slots chan struct{}
+
+// analysisSlots is shared by every instance: the CPUs are the process's.
+var analysisSlots = make(slots, runtime.GOMAXPROCS(0))
+
+// acquire waits for a free slot, or for ctx to end.
+func (s slots) acquire(ctx context.Context) error {
+	select {
+	case s <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("the query ended while it waited for other trace queries' analyses to finish: %w", context.Cause(ctx))
+	}
+}
+
+func (s slots) release() { <-s }
 
 // fromCache marks the executed query of a trace that came from the cache,
 // so the query inspector does not claim the queries ran just now.

@@ -3,6 +3,7 @@ package plugin
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,13 +86,13 @@ func TestTraceQueryOptions(t *testing.T) {
 		}},
 		{"logSelector from the query", nil, `"logSelector":" {service_name=\"widget-service\"} "`, nil, func(t *testing.T, _ backend.DataResponse, _, loki *fixtures.Server) {
 			qs := lokiQueries(loki)
-			if len(qs) != 2 || !strings.HasPrefix(qs[0], `{service_name="widget-service"} |`) || !strings.HasPrefix(qs[1], `{service_name="widget-service"} |`) {
+			if len(qs) != 2 || !strings.HasPrefix(qs[0], `{service_name="widget-service"} `) || !strings.HasPrefix(qs[1], `{service_name="widget-service"} `) {
 				t.Errorf("LogQL %q", qs)
 			}
 		}},
 		{"logSelector from the settings", []any{"logSelector", `{env="prod"}`}, "", nil, func(t *testing.T, _ backend.DataResponse, _, loki *fixtures.Server) {
 			for _, q := range lokiQueries(loki) {
-				if !strings.HasPrefix(q, `{env="prod"} |`) {
+				if !strings.HasPrefix(q, `{env="prod"} |`) && !strings.HasPrefix(q, `{env="prod"} !~`) {
 					t.Errorf("LogQL %q", q)
 				}
 			}
@@ -126,7 +127,7 @@ func TestTraceQueryOptions(t *testing.T) {
 				var warnings []string
 				_ = json.Unmarshal(row["logs"].(json.RawMessage), &logs)
 				_ = json.Unmarshal(row["warnings"].(json.RawMessage), &warnings)
-				if len(logs) != 2 || !slices.Contains(warnings, "5 more log lines of this span are in the logs frame") {
+				if len(logs) != 2 || !slices.Contains(warnings, "5 more log lines of this span are not shown in the trace view") {
 					t.Errorf("span-4: %d lines, warnings %q", len(logs), warnings)
 				}
 			}
@@ -151,6 +152,61 @@ func TestTraceQueryOptions(t *testing.T) {
 				t.Errorf("%d lines, notices %q", logs.Rows(), notes)
 			}
 			checkTimeOrdered(t, logs)
+		}},
+		{"maxLogLines with tracesToLogsV2: the logs frame's notice links to every line in Explore", []any{"maxLogLines", 8, "tracesToLogsV2", map[string]any{"datasourceUid": "loki-uid"}}, "", nil, func(t *testing.T, r backend.DataResponse, _, loki *fixtures.Server) {
+			logs := frameOf(t, r, "logs")
+			if logs.Rows() != 8 {
+				t.Fatalf("the logs frame has %d lines, want maxLogLines' 8", logs.Rows())
+			}
+			checkTimeOrdered(t, logs)
+			var link string
+			for _, n := range logs.Meta.Notices {
+				if strings.Contains(n.Text, "shows 8 of the 21 log lines analysed") {
+					link = n.Link
+				}
+			}
+			if link == "" {
+				t.Fatalf("logs notices %+v lack the count of 8 shown of 21 with a link", logs.Meta.Notices)
+			}
+			u, err := url.Parse(link)
+			if err != nil || u.Path != "/explore" {
+				t.Fatalf("link %q: %v", link, err)
+			}
+			var panes map[string]struct {
+				Datasource string
+				Queries    []struct{ Expr string }
+				Range      struct{ From, To string }
+			}
+			if err := json.Unmarshal([]byte(u.Query().Get("panes")), &panes); err != nil {
+				t.Fatal(err)
+			}
+			sent := lokiQueries(loki)
+			for _, p := range panes {
+				var exprs []string
+				for _, q := range p.Queries {
+					exprs = append(exprs, q.Expr)
+				}
+				slices.Sort(exprs)
+				slices.Sort(sent)
+				if p.Datasource != "loki-uid" || !slices.Equal(exprs, sent) {
+					t.Errorf("Explore pane on %q with %q, want loki-uid with the LogQL sent %q", p.Datasource, exprs, sent)
+				}
+				// The range Loki was asked for: the trace ± the 5 s margin.
+				if p.Range.From != strconv.FormatInt(at(-5000).UnixMilli(), 10) || p.Range.To != strconv.FormatInt(at(1800+5000).UnixMilli(), 10) {
+					t.Errorf("Explore range %+v, want the trace's range with the margin", p.Range)
+				}
+			}
+		}},
+		{"maxLogLines from the query overrides the setting's", []any{"maxLogLines", 8}, `"maxLogLines":"4"`, nil, func(t *testing.T, r backend.DataResponse, _, _ *fixtures.Server) {
+			logs := frameOf(t, r, "logs")
+			if logs.Rows() != 4 {
+				t.Errorf("the logs frame has %d lines, want the query's 4", logs.Rows())
+			}
+			for _, n := range logs.Meta.Notices {
+				if strings.Contains(n.Text, "shows 4 of the 21") && (n.Link != "" || !strings.Contains(n.Text, "tracesToLogsV2")) {
+					t.Errorf("without tracesToLogsV2 the notice %+v should say how to get a link", n)
+				}
+			}
 		}},
 		{"tenantId goes to both", []any{"tenantId", "tenant-a"}, "", nil, func(t *testing.T, _ backend.DataResponse, tempo, loki *fixtures.Server) {
 			for _, req := range append(tempo.Requests(), loki.Requests()...) {

@@ -96,6 +96,12 @@ type rawSettings struct {
 	TempoConcurrency  *number `json:"tempoConcurrency"`
 	MaxTraceMB        *number `json:"maxTraceMB"`
 	MaxLogsMB         *number `json:"maxLogsMB"`
+	MaxLogLines       *number `json:"maxLogLines"`
+	MaxEmbeddedLines  *number `json:"maxEmbeddedLines"`
+
+	TracesToLogsV2 struct {
+		DatasourceUID string `json:"datasourceUid"`
+	} `json:"tracesToLogsV2"`
 }
 
 func decode(jsonData json.RawMessage) (*rawSettings, error) {
@@ -199,6 +205,9 @@ func (r *rawSettings) settings() *Settings {
 		MaxTraceMB:         int(r.MaxTraceMB.orDefault(DefaultMaxTraceMB, true)),
 		MaxLogsMB:          int(r.MaxLogsMB.orDefault(DefaultMaxLogsMB, true)),
 		CompareByDefault:   r.CompareByDefault,
+		MaxLogLines:        int(r.MaxLogLines.orDefault(DefaultMaxLogLines, true)),
+		MaxEmbeddedLines:   int(r.MaxEmbeddedLines.orDefault(DefaultMaxEmbeddedLines, true)),
+		LogsDatasourceUID:  strings.TrimSpace(r.TracesToLogsV2.DatasourceUID),
 	}
 	if s.TempoAuth == "" {
 		s.TempoAuth = AuthNone

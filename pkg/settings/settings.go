@@ -24,8 +24,8 @@ type LogQueryMode string
 
 // Log query modes accepted in logQueryMode.
 const (
-	// LogQueryAuto lets the Loki client pick (structured metadata first,
-	// line filter as fallback).
+	// LogQueryAuto runs the line filter and, for the lines whose text does
+	// not carry the id, the structured-metadata filter (pkg/loki ModeAuto).
 	LogQueryAuto LogQueryMode = "auto"
 	// LogQueryLine filters lines containing the trace id (`|= "<id>"`).
 	LogQueryLine LogQueryMode = "line"
@@ -48,6 +48,13 @@ const (
 	DefaultTempoConcurrency  = 8
 	DefaultMaxTraceMB        = 512
 	DefaultMaxLogsMB         = 512
+	// DefaultMaxLogLines is how many lines the logs frame carries (the
+	// engine analyses every line fetched; a browser's logs panel is not
+	// usable with 100 000 rows, and Grafana's Loki data source stops at 1 000).
+	DefaultMaxLogLines = 5000
+	// DefaultMaxEmbeddedLines is how many log lines the trace frame's spans
+	// carry in all (besides MaxLinesPerSpan on each).
+	DefaultMaxEmbeddedLines = 20000
 )
 
 // DefaultTraceIDFields are the log fields (structured metadata, parsed
@@ -117,6 +124,14 @@ type Settings struct {
 	// CompareByDefault compares trace queries that do not say otherwise
 	// with the traces like them (the query's compare field; off).
 	CompareByDefault bool `json:"compareByDefault"`
+	// MaxLogLines caps the rows of the logs frame (a query may override it).
+	MaxLogLines int `json:"maxLogLines"`
+	// MaxEmbeddedLines caps the log lines of all spans of the trace frame.
+	MaxEmbeddedLines int `json:"maxEmbeddedLines"`
+	// LogsDatasourceUID is jsonData.tracesToLogsV2.datasourceUid: the Loki
+	// data source Grafana's "Logs for this span" opens, which the logs
+	// frame's notice links to in Explore for the lines it leaves out.
+	LogsDatasourceUID string `json:"-"`
 
 	// TempoToken is the bearer token for Tempo (secureJsonData tempoToken).
 	TempoToken string `json:"-"`

@@ -29,7 +29,13 @@ var limits = []limit{
 	{"tempoConcurrency", 1, 64, "requests"},
 	{"maxTraceMB", 1, 4096, "MiB"},
 	{"maxLogsMB", 1, 4096, "MiB"},
+	{"maxLogLines", 1, MaxLogLinesLimit, "lines"},
+	{"maxEmbeddedLines", 1, MaxLogLinesLimit, "lines"},
 }
+
+// MaxLogLinesLimit is the most rows maxLogLines and maxEmbeddedLines (and a
+// query's maxLogLines) may ask for: lokiMaxLines' own bound.
+const MaxLogLinesLimit = 1_000_000
 
 func (s *Settings) validate(raw *rawSettings) []Problem {
 	var ps []Problem
@@ -80,6 +86,8 @@ func (s *Settings) validate(raw *rawSettings) []Problem {
 		"tempoConcurrency":  int64(s.TempoConcurrency),
 		"maxTraceMB":        int64(s.MaxTraceMB),
 		"maxLogsMB":         int64(s.MaxLogsMB),
+		"maxLogLines":       int64(s.MaxLogLines),
+		"maxEmbeddedLines":  int64(s.MaxEmbeddedLines),
 	}
 	written := map[string]*number{
 		"timeoutSeconds":    raw.TimeoutSeconds,
@@ -90,6 +98,8 @@ func (s *Settings) validate(raw *rawSettings) []Problem {
 		"tempoConcurrency":  raw.TempoConcurrency,
 		"maxTraceMB":        raw.MaxTraceMB,
 		"maxLogsMB":         raw.MaxLogsMB,
+		"maxLogLines":       raw.MaxLogLines,
+		"maxEmbeddedLines":  raw.MaxEmbeddedLines,
 	}
 	for _, l := range limits {
 		if n := written[l.key]; !n.valid() {

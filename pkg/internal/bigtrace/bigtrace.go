@@ -177,7 +177,7 @@ func otlpSpan(s *model.Span, i int) *tracepb.Span {
 		sp.Status = &tracepb.Status{Code: tracepb.Status_STATUS_CODE_ERROR, Message: "upstream unavailable"}
 	}
 	if i%10 == 0 { // EventCount depends on this rule
-		sp.Events = []*tracepb.Span_Event{{TimeUnixNano: uint64(s.Start.UnixNano()) + 500_000, Name: "cache miss",
+		sp.Events = []*tracepb.Span_Event{{TimeUnixNano: uint64(s.Start.UnixNano()) + 500_000, Name: EventName,
 			Attributes: []*commonpb.KeyValue{str("cache.key", "item:"+strconv.Itoa(i))}}}
 	}
 	return sp
@@ -243,3 +243,7 @@ func mustHex(s string) []byte {
 // EventCount is how many span events a trace of spans spans carries (one
 // on every tenth span): the engine makes each a log entry of its span.
 func EventCount(spans int) int { return (spans + 9) / 10 }
+
+// EventName names every span event of the generated trace (no generated log
+// line has this message), so a test can tell events from lines.
+const EventName = "cache miss"

@@ -250,8 +250,8 @@ func (l *Loki) selectFor(query string) ([]int32, error) {
 // logQL is the part of LogQL the fake understands.
 type logQL struct {
 	selector []matcher
-	line     *regexp.Regexp // |~ filter, or nil
-	labelAny []matcher      // | a=~"…" or b=~"…": any one must match
+	lines    []lineFilter // |~ and !~ filters, all must hold
+	labelAny []matcher    // | a=~"…" or b=~"…": any one must match
 }
 
 type matcher struct {
@@ -259,9 +259,15 @@ type matcher struct {
 	re   *regexp.Regexp // anchored
 }
 
+// lineFilter is `|~ "re"` (keep matching lines) or `!~ "re"` (drop them).
+type lineFilter struct {
+	re  *regexp.Regexp
+	neg bool
+}
+
 var (
 	matcherRE = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|=)\s*("(?:[^"\\]|\\.)*")\s*$`)
-	lineRE    = regexp.MustCompile(`^\|~\s*("(?:[^"\\]|\\.)*")$`)
+	lineRE    = regexp.MustCompile(`^(\|~|!~)\s*("(?:[^"\\]|\\.)*")`)
 )
 
 func parseLogQL(q string) (*logQL, error) {
@@ -282,20 +288,26 @@ func parseLogQL(q string) (*logQL, error) {
 		out.selector = append(out.selector, m)
 	}
 	rest := strings.TrimSpace(q[closeAt+1:])
-	switch {
-	case rest == "":
-	case strings.HasPrefix(rest, "|~"):
+	// Line filters first (as the plugin writes them), then at most one
+	// label filter stage, which ends the query.
+	for strings.HasPrefix(rest, "|~") || strings.HasPrefix(rest, "!~") {
 		m := lineRE.FindStringSubmatch(rest)
 		if m == nil {
 			return nil, fmt.Errorf("line filter %q not understood", rest)
 		}
-		pat, err := strconv.Unquote(m[1])
+		pat, err := strconv.Unquote(m[2])
 		if err != nil {
 			return nil, err
 		}
-		if out.line, err = regexp.Compile(pat); err != nil {
+		re, err := regexp.Compile(pat)
+		if err != nil {
 			return nil, err
 		}
+		out.lines = append(out.lines, lineFilter{re: re, neg: m[1] == "!~"})
+		rest = strings.TrimSpace(rest[len(m[0]):])
+	}
+	switch {
+	case rest == "":
 	case strings.HasPrefix(rest, "|"):
 		for _, part := range strings.Split(rest[1:], " or ") {
 			m, err := parseMatcher(part)
@@ -336,8 +348,10 @@ func (q *logQL) matches(stream, meta model.Labels, line string) bool {
 			return false
 		}
 	}
-	if q.line != nil && !q.line.MatchString(line) {
-		return false
+	for _, f := range q.lines {
+		if f.re.MatchString(line) == f.neg {
+			return false
+		}
 	}
 	if len(q.labelAny) == 0 {
 		return true

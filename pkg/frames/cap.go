@@ -1,0 +1,180 @@
+package frames
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tracegap/correlator/pkg/model"
+)
+
+// Default caps of what the frames carry for a person to read. The engine
+// analyses every line fetched; the frames carry the lines that tell the
+// story and as many more as a browser handles.
+const (
+	// DefaultMaxLogLines is the logs frame's row cap when
+	// Options.MaxLogLines is 0 (Grafana's Loki data source shows 1 000
+	// lines by default; a logs panel of 100 000 rows is unusable).
+	DefaultMaxLogLines = 5000
+	// DefaultMaxEmbeddedLines is the cap on the log lines of all spans of
+	// the trace frame together when Options.MaxEmbeddedLines is 0.
+	DefaultMaxEmbeddedLines = 20000
+)
+
+// ExploreLogs is where the logs frame's notice sends a person for the lines
+// it leaves out: the trace's LogQL on a Loki data source in Explore, over
+// the range the logs were fetched for.
+type ExploreLogs struct {
+	// DatasourceUID is the Loki data source (the settings' tracesToLogsV2
+	// datasourceUid); "" leaves the link out and says how to get one.
+	DatasourceUID string
+	// Queries are the LogQL queries that fetched the lines (auto mode's
+	// two return disjoint sets, so Explore shows every line once).
+	Queries []string
+	// From and To are the range the lines were fetched for.
+	From, To time.Time
+	// AppURL is Grafana's root URL ("" gives a link relative to the host).
+	AppURL string
+	// OrgID is the organisation the link opens in (0: left out).
+	OrgID int64
+}
+
+// URL is the Explore link, or "" when there is no Loki data source or no
+// query to open.
+func (e ExploreLogs) URL() string {
+	if e.DatasourceUID == "" || len(e.Queries) == 0 {
+		return ""
+	}
+	type dsRef struct {
+		Type string `json:"type"`
+		UID  string `json:"uid"`
+	}
+	type query struct {
+		RefID      string `json:"refId"`
+		Datasource dsRef  `json:"datasource"`
+		Expr       string `json:"expr"`
+		QueryType  string `json:"queryType"`
+		EditorMode string `json:"editorMode"`
+	}
+	type timeRange struct {
+		From string `json:"from"`
+		To   string `json:"to"`
+	}
+	type pane struct {
+		Datasource string    `json:"datasource"`
+		Queries    []query   `json:"queries"`
+		Range      timeRange `json:"range"`
+	}
+	p := pane{Datasource: e.DatasourceUID, Range: timeRange{
+		From: strconv.FormatInt(e.From.UnixMilli(), 10),
+		// Explore's range is inclusive of whole milliseconds; round the
+		// half-open end up so the last nanoseconds are not cut.
+		To: strconv.FormatInt((e.To.UnixNano()+int64(time.Millisecond)-1)/int64(time.Millisecond), 10),
+	}}
+	for i, q := range e.Queries {
+		p.Queries = append(p.Queries, query{
+			RefID: string(rune('A' + i%26)), Datasource: dsRef{Type: "loki", UID: e.DatasourceUID},
+			Expr: q, QueryType: "range", EditorMode: "code",
+		})
+	}
+	panes, err := json.Marshal(map[string]pane{"tracegap": p})
+	if err != nil {
+		return "" // plain strings always marshal
+	}
+	v := url.Values{}
+	v.Set("schemaVersion", "1")
+	v.Set("panes", string(panes))
+	if e.OrgID > 0 {
+		v.Set("orgId", strconv.FormatInt(e.OrgID, 10))
+	}
+	return strings.TrimRight(e.AppURL, "/") + "/explore?" + v.Encode()
+}
+
+func (o Options) maxLogLines() int { return capOr(o.MaxLogLines, DefaultMaxLogLines) }
+func (o Options) maxEmbedded() int { return capOr(o.MaxEmbeddedLines, DefaultMaxEmbeddedLines) }
+func capOr(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return int(^uint(0) >> 1)
+	}
+	return v
+}
+
+// storyKey is a line's span (its bucket in the trace frame) and time.
+type storyKey struct {
+	span int
+	ns   int64
+}
+
+// storyLines are the (span, time) of the lines that bound a gap or
+// announce a retry: the lines a capped frame always keeps.
+func storyLines(a *model.Analysis) map[storyKey]struct{} {
+	out := map[storyKey]struct{}{}
+	if a == nil {
+		return out
+	}
+	for k := range a.Gaps {
+		g := &a.Gaps[k]
+		out[storyKey{g.SpanIndex, g.Start.UnixNano()}] = struct{}{}
+		out[storyKey{g.SpanIndex, g.End.UnixNano()}] = struct{}{}
+	}
+	for k := range a.Retries {
+		if r := &a.Retries[k]; r.Source == model.RetryFromLogs {
+			out[storyKey{r.SpanIndex, r.End.UnixNano()}] = struct{}{}
+		}
+	}
+	return out
+}
+
+// preferStory keeps at most limit of the candidates (ascending indices into
+// a.Logs, i.e. time order): first the story lines, then the earliest of the
+// rest. It returns the kept indices, still ascending, or candidates itself
+// when all fit. bucket names the span a line counts under.
+func preferStory(a *model.Analysis, candidates []int32, limit int, story map[storyKey]struct{}, bucket func(*model.Log) int) []int32 {
+	if len(candidates) <= limit {
+		return candidates
+	}
+	keep := make([]bool, len(candidates))
+	left := limit
+	for j, li := range candidates {
+		if left == 0 {
+			break
+		}
+		l := &a.Logs[li]
+		if _, ok := story[storyKey{bucket(l), l.Entry.Time.UnixNano()}]; ok {
+			keep[j] = true
+			left--
+		}
+	}
+	for j := range candidates {
+		if left == 0 {
+			break
+		}
+		if !keep[j] {
+			keep[j] = true
+			left--
+		}
+	}
+	out := make([]int32, 0, limit)
+	for j, li := range candidates {
+		if keep[j] {
+			out = append(out, li)
+		}
+	}
+	return out
+}
+
+// logLinesNotice says how many lines the engine analysed and the logs frame
+// shows, and where the rest are.
+func logLinesNotice(analysed, shown int, e ExploreLogs) (text, link string) {
+	text = fmt.Sprintf("The logs frame shows %d of the %d log lines analysed (maxLogLines): first the lines that bound a gap or announce a retry, then the earliest of the rest.", shown, analysed)
+	if link = e.URL(); link != "" {
+		return text + " Open the link for every line of the trace in Explore.", link
+	}
+	return text + " Set the Loki data source of trace to logs (tracesToLogsV2) in the data source settings to get a link to every line in Explore.", ""
+}

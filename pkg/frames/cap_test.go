@@ -1,0 +1,250 @@
+package frames
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/tracegap/correlator/pkg/model"
+)
+
+// storyTrace is a three-span trace whose spans log every 10 ms (40 lines
+// in all), with two gaps bounded by late lines, a retry announced late and a
+// trace-level line: under a cap of 10 the story lines (five: the four gap
+// bounds and the retry) must be kept although none is among the earliest.
+func storyTrace() *model.Analysis {
+	b := newBuilder(seedTraceID)
+	b.span("00000000000000a1", "", "checkout", "POST /checkout", model.KindServer, 0, 2000)
+	b.span("00000000000000a2", "00000000000000a1", "payments", "charge", model.KindClient, 5, 1900)
+	b.span("00000000000000a3", "00000000000000a1", "inventory", "reserve", model.KindClient, 5, 1900)
+	ids := []string{"00000000000000a1", "00000000000000a2", "00000000000000a3"}
+	for i := range 13 {
+		for k, id := range ids {
+			b.line(b.a.Trace.Spans[k].ServiceName, id, float64(10+i*10+k), "info", fmt.Sprintf("%s step %d", id[14:], i))
+		}
+	}
+	b.line("checkout", "", 200, "info", "trace-level: request accepted") // 40th line
+	// Late story lines: gap bounds on a2 and a3, a retry line on a1.
+	b.line("payments", "00000000000000a2", 900, "info", "a2 calling bank")
+	b.line("payments", "00000000000000a2", 1600, "info", "a2 bank answered")
+	b.gap("00000000000000a2", 900, 1600, "a2 calling bank", "a2 bank answered")
+	b.line("inventory", "00000000000000a3", 1000, "warn", "a3 waiting for lock")
+	b.line("inventory", "00000000000000a3", 1500, "info", "a3 lock taken")
+	b.gap("00000000000000a3", 1000, 1500, "a3 waiting for lock", "a3 lock taken")
+	b.line("checkout", "00000000000000a1", 1700, "warn", "a1 attempt 1 failed, retrying")
+	b.a.Retries = []model.Retry{{SpanID: "00000000000000a1", SpanIndex: 0, Source: model.RetryFromLogs, Count: 1, Start: at(1650), End: at(1700)}}
+	// A retry found from spans names no line: it must not pull one in.
+	b.a.Retries = append(b.a.Retries, model.Retry{SpanID: "00000000000000a1", SpanIndex: 0, Source: model.RetryFromSpans, Start: at(400), End: at(10)})
+	slices.SortStableFunc(b.a.Logs, func(x, y model.Log) int { return x.Entry.Time.Compare(y.Entry.Time) })
+	return b.finish()
+}
+
+var storyMessages = []string{"a2 calling bank", "a2 bank answered", "a3 waiting for lock", "a3 lock taken", "a1 attempt 1 failed, retrying"}
+
+func bodies(t *testing.T, f *data.Frame) []string {
+	t.Helper()
+	fl, _ := f.FieldByName("body")
+	var out []string
+	for i := 0; i < fl.Len(); i++ {
+		var v struct{ Message string }
+		if err := json.Unmarshal([]byte(fl.At(i).(string)), &v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v.Message)
+	}
+	return out
+}
+
+func TestLogsFrameCap(t *testing.T) {
+	a := storyTrace()
+	explore := ExploreLogs{
+		DatasourceUID: "loki-uid",
+		Queries:       []string{`{service_name=~".+"} |~ "(?i)af76"`, `{service_name=~".+"} !~ "(?i)af76" | trace_id=~"(?i)0*af76"`},
+		From:          at(-5000), To: at(2000 + 5000).Add(1), AppURL: "https://grafana.example.com/sub/", OrgID: 3,
+	}
+
+	t.Run("story lines first, then the earliest, in time order", func(t *testing.T) {
+		o := testOptions
+		o.MaxLogLines, o.LogsExplore = 10, explore
+		f := Logs(a, o)
+		// The five story lines and the five earliest of the rest.
+		want := []string{"a1 step 0", "a2 step 0", "a3 step 0", "a1 step 1", "a2 step 1",
+			"a2 calling bank", "a3 waiting for lock", "a3 lock taken", "a2 bank answered", "a1 attempt 1 failed, retrying"}
+		if got := bodies(t, f); !slices.Equal(got, want) {
+			t.Fatalf("logs frame lines\n%q\nwant\n%q", got, want)
+		}
+		ts, _ := f.FieldByName("timestamp")
+		for i := 1; i < ts.Len(); i++ {
+			if ts.At(i).(time.Time).Before(ts.At(i - 1).(time.Time)) {
+				t.Fatalf("row %d is before row %d", i, i-1)
+			}
+		}
+		if len(f.Meta.Notices) != 1 {
+			t.Fatalf("notices %+v, want the one about the cap", f.Meta.Notices)
+		}
+		n := f.Meta.Notices[0]
+		if !strings.Contains(n.Text, "shows 10 of the 45 log lines analysed") {
+			t.Errorf("notice %q does not count 10 shown of 45 analysed", n.Text)
+		}
+		checkExploreLink(t, n.Link, explore)
+	})
+
+	t.Run("a cap below the story keeps the earliest story lines", func(t *testing.T) {
+		o := testOptions
+		o.MaxLogLines = 3
+		got := bodies(t, Logs(a, o))
+		if want := []string{"a2 calling bank", "a3 waiting for lock", "a3 lock taken"}; !slices.Equal(got, want) {
+			t.Errorf("lines %q, want %q", got, want)
+		}
+	})
+
+	t.Run("under the cap every line, no notice", func(t *testing.T) {
+		for _, max := range []int{45, 1000, -1} {
+			o := testOptions
+			o.MaxLogLines, o.LogsExplore = max, explore
+			f := Logs(a, o)
+			if f.Rows() != 45 || len(f.Meta.Notices) != 0 {
+				t.Errorf("cap %d: %d rows, notices %+v; want all 45 and none", max, f.Rows(), f.Meta.Notices)
+			}
+		}
+	})
+
+	t.Run("the default cap", func(t *testing.T) {
+		big := manyLines(DefaultMaxLogLines + 20)
+		f := Logs(big, testOptions)
+		if f.Rows() != DefaultMaxLogLines {
+			t.Fatalf("%d rows, want the default cap %d", f.Rows(), DefaultMaxLogLines)
+		}
+		got := bodies(t, f)
+		for _, must := range []string{"resumed", fmt.Sprintf("step %d", DefaultMaxLogLines+19)} {
+			if !slices.Contains(got, must) {
+				t.Errorf("the gap's bound %q is not in the capped frame", must)
+			}
+		}
+	})
+
+	t.Run("without a Loki data source the notice says how to get a link", func(t *testing.T) {
+		o := testOptions
+		o.MaxLogLines = 10
+		o.LogsExplore = explore
+		o.LogsExplore.DatasourceUID = ""
+		f := Logs(a, o)
+		if len(f.Meta.Notices) != 1 || f.Meta.Notices[0].Link != "" || !strings.Contains(f.Meta.Notices[0].Text, "tracesToLogsV2") {
+			t.Errorf("notices %+v, want one without a link naming tracesToLogsV2", f.Meta.Notices)
+		}
+	})
+}
+
+// checkExploreLink checks the link opens e's queries on e's Loki data
+// source in Explore over e's range, under Grafana's root URL.
+func checkExploreLink(t *testing.T, link string, e ExploreLogs) {
+	t.Helper()
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatalf("link %q: %v", link, err)
+	}
+	if u.Scheme != "https" || u.Host != "grafana.example.com" || u.Path != "/sub/explore" {
+		t.Errorf("link %q does not open Explore under the root URL", link)
+	}
+	q := u.Query()
+	if q.Get("orgId") != "3" || q.Get("schemaVersion") != "1" {
+		t.Errorf("link %q: orgId %q schemaVersion %q", link, q.Get("orgId"), q.Get("schemaVersion"))
+	}
+	var panes map[string]struct {
+		Datasource string
+		Queries    []struct {
+			RefID      string
+			Expr       string
+			QueryType  string
+			Datasource struct{ Type, UID string }
+		}
+		Range struct{ From, To string }
+	}
+	if err := json.Unmarshal([]byte(q.Get("panes")), &panes); err != nil || len(panes) != 1 {
+		t.Fatalf("panes %q: %v", q.Get("panes"), err)
+	}
+	for _, p := range panes {
+		if p.Datasource != e.DatasourceUID || len(p.Queries) != len(e.Queries) {
+			t.Fatalf("pane %+v", p)
+		}
+		for i, pq := range p.Queries {
+			if pq.Expr != e.Queries[i] || pq.Datasource.UID != e.DatasourceUID || pq.Datasource.Type != "loki" || pq.QueryType != "range" || pq.RefID != string(rune('A'+i)) {
+				t.Errorf("query %d %+v, want %q on %s", i, pq, e.Queries[i], e.DatasourceUID)
+			}
+		}
+		// The range in milliseconds: from the start, to the end rounded up.
+		if p.Range.From != fmt.Sprint(e.From.UnixMilli()) || p.Range.To != fmt.Sprint(e.To.UnixMilli()+1) {
+			t.Errorf("range %+v, want %d to %d", p.Range, e.From.UnixMilli(), e.To.UnixMilli()+1)
+		}
+	}
+}
+
+func TestTraceEmbeddedLinesCap(t *testing.T) {
+	a := storyTrace()
+	o := testOptions
+	o.MaxEmbeddedLines = 8
+	f := Trace(a, o)
+	var shown []string
+	perSpan := map[int]int{}
+	for row := 0; row < f.Rows(); row++ {
+		var logs []traceLog
+		decode(t, f, "logs", row, &logs)
+		for _, l := range logs {
+			shown = append(shown, l.Name)
+			perSpan[row]++
+		}
+	}
+	if len(shown) != 8 {
+		t.Fatalf("trace frame carries %d lines, want the cap of 8: %q", len(shown), shown)
+	}
+	for _, must := range storyMessages {
+		if !slices.Contains(shown, must) {
+			t.Errorf("story line %q is not in the trace frame: %q", must, shown)
+		}
+	}
+	// The other three are the earliest of the rest.
+	for _, must := range []string{"a1 step 0", "a2 step 0", "a3 step 0"} {
+		if !slices.Contains(shown, must) {
+			t.Errorf("%q, among the earliest, is missing: %q", must, shown)
+		}
+	}
+	// Each span says how many of its lines are left out.
+	total := map[int]int{}
+	for _, l := range a.Logs {
+		k := l.SpanIndex
+		if k < 0 {
+			k = 0 // trace-level lines show on the root
+		}
+		total[k]++
+	}
+	for row := 0; row < f.Rows(); row++ {
+		var warnings []string
+		decode(t, f, "warnings", row, &warnings)
+		want := fmt.Sprintf("%d more log lines of this span are not shown in the trace view", total[row]-perSpan[row])
+		if !slices.Contains(warnings, want) {
+			t.Errorf("span %d warnings %q, want %q", row, warnings, want)
+		}
+	}
+	if len(f.Meta.Notices) != 1 || !strings.Contains(f.Meta.Notices[0].Text, "8 in all (maxEmbeddedLines)") {
+		t.Errorf("notices %+v, want the total cap's", f.Meta.Notices)
+	}
+
+	// Under the total cap nothing changes.
+	o.MaxEmbeddedLines = 0
+	f = Trace(a, o)
+	n := 0
+	for row := 0; row < f.Rows(); row++ {
+		var logs []traceLog
+		decode(t, f, "logs", row, &logs)
+		n += len(logs)
+	}
+	if n != 45 || len(f.Meta.Notices) != 0 {
+		t.Errorf("default caps: %d lines (want 45), notices %+v", n, f.Meta.Notices)
+	}
+}

@@ -1,0 +1,65 @@
+package settings
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// MemoryLimitEnv is the plugin process's soft memory limit, as Grafana
+// passes it: the key memory_limit of the plugin's own section in
+// grafana.ini,
+//
+//	[plugin.tracegap-correlator-datasource]
+//	memory_limit = 512MiB
+//
+// reaches the plugin as this environment variable (Grafana hands every key
+// of a [plugin.<id>] section to the plugin as GF_PLUGIN_<KEY>). It is a
+// process setting, not a data source one: every data source instance shares
+// the process. Go's own GOMEMLIMIT, when the plugin's environment has it,
+// takes precedence.
+const MemoryLimitEnv = "GF_PLUGIN_MEMORY_LIMIT"
+
+// MemoryLimit reads the soft memory limit from the environment (getenv is
+// os.Getenv): the bytes, whether one is to be set, and what is wrong with a
+// value that cannot be read. The value is written as GOMEMLIMIT is: a whole
+// number of bytes with an optional unit B, KiB, MiB, GiB or TiB. With
+// GOMEMLIMIT set the runtime already applies it, so nothing is to be set.
+func MemoryLimit(getenv func(string) string) (int64, bool, error) {
+	if getenv("GOMEMLIMIT") != "" {
+		return 0, false, nil
+	}
+	raw := strings.TrimSpace(getenv(MemoryLimitEnv))
+	if raw == "" {
+		return 0, false, nil
+	}
+	n, err := parseBytes(raw)
+	if err != nil {
+		return 0, false, fmt.Errorf("%s=%q is not a memory size (%v); write it as GOMEMLIMIT is, e.g. 512MiB, in memory_limit of the [plugin.tracegap-correlator-datasource] section of grafana.ini", MemoryLimitEnv, raw, err)
+	}
+	return n, true, nil
+}
+
+func parseBytes(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}}
+	num, shift := s, uint(0)
+	for _, u := range units {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, shift = strings.TrimSpace(v), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("not a whole number with an optional unit B, KiB, MiB, GiB or TiB")
+	case n <= 0:
+		return 0, fmt.Errorf("not more than zero")
+	case n > (1<<63-1)>>shift:
+		return 0, fmt.Errorf("too large")
+	}
+	return n << shift, nil
+}

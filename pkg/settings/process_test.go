@@ -1,0 +1,35 @@
+package settings
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMemoryLimit(t *testing.T) {
+	tests := []struct {
+		env     map[string]string
+		want    int64
+		set     bool
+		errPart string
+	}{
+		{nil, 0, false, ""},
+		{map[string]string{MemoryLimitEnv: "512MiB"}, 512 << 20, true, ""},
+		{map[string]string{MemoryLimitEnv: " 2GiB "}, 2 << 30, true, ""},
+		{map[string]string{MemoryLimitEnv: "1048576"}, 1 << 20, true, ""},
+		{map[string]string{MemoryLimitEnv: "300 KiB"}, 300 << 10, true, ""},
+		// GOMEMLIMIT wins: the runtime has applied it already.
+		{map[string]string{MemoryLimitEnv: "512MiB", "GOMEMLIMIT": "1GiB"}, 0, false, ""},
+		{map[string]string{MemoryLimitEnv: "512MB"}, 0, false, "not a whole number"},
+		{map[string]string{MemoryLimitEnv: "0"}, 0, false, "not more than zero"},
+		{map[string]string{MemoryLimitEnv: "9999999TiB"}, 0, false, "too large"},
+	}
+	for _, tc := range tests {
+		n, set, err := MemoryLimit(func(k string) string { return tc.env[k] })
+		if n != tc.want || set != tc.set || (err == nil) != (tc.errPart == "") || (err != nil && !strings.Contains(err.Error(), tc.errPart)) {
+			t.Errorf("%v: %d %v %v; want %d %v %q", tc.env, n, set, err, tc.want, tc.set, tc.errPart)
+		}
+		if err != nil && !strings.Contains(err.Error(), "memory_limit") {
+			t.Errorf("%v: the error %q does not name the setting", tc.env, err)
+		}
+	}
+}
