@@ -61,6 +61,10 @@ type LogsResult struct {
 	// Duplicates counts entries dropped because another page or query
 	// had them.
 	Duplicates int
+	// EntryLimit is Loki's max_entries_limit_per_query when it refused the
+	// page size and the pages were made that small (0 when it did not), so
+	// the plugin can tell operators the settings and Loki disagree.
+	EntryLimit int
 }
 
 // QueryRange runs one /loki/api/v1/query_range request for a log query in
@@ -120,10 +124,11 @@ func (c *Client) TraceLogs(ctx context.Context, lq LogQuery) (*LogsResult, error
 	}
 
 	results := make([]*PageResult, len(queries))
+	limits := make([]int, len(queries))
 	errs := make([]error, len(queries))
 	var wg sync.WaitGroup
 	for i, q := range queries {
-		wg.Go(func() { results[i], errs[i] = c.page(ctx, q, lq.Start, lq.End, pageSize, lq.MaxLines, split) })
+		wg.Go(func() { results[i], limits[i], errs[i] = c.page(ctx, q, lq.Start, lq.End, pageSize, lq.MaxLines, split) })
 	}
 	wg.Wait()
 
@@ -134,6 +139,7 @@ func (c *Client) TraceLogs(ctx context.Context, lq LogQuery) (*LogsResult, error
 			continue
 		}
 		kept = append(kept, r)
+		out.EntryLimit = max(out.EntryLimit, limits[i])
 		out.Pages += r.Pages
 		out.Duplicates += r.Duplicates
 		out.Capped = out.Capped || r.Capped
@@ -166,8 +172,8 @@ func (c *Client) TraceLogs(ctx context.Context, lq LogQuery) (*LogsResult, error
 // page runs one query through PageSplit (in split parts once the range
 // proves to need many pages). When Loki refuses the page size (its
 // max_entries_limit_per_query is lower), it pages again with Loki's limit
-// and says so.
-func (c *Client) page(ctx context.Context, query string, start, end time.Time, pageSize, maxLines, split int) (*PageResult, error) {
+// and says so; adopted is then Loki's limit (else 0).
+func (c *Client) page(ctx context.Context, query string, start, end time.Time, pageSize, maxLines, split int) (res *PageResult, adopted int, err error) {
 	fetch := func(ctx context.Context, s, e time.Time, limit int) ([]model.LogEntry, error) {
 		res, err := c.QueryRange(ctx, query, s, e, limit)
 		if err != nil {
@@ -175,15 +181,16 @@ func (c *Client) page(ctx context.Context, query string, start, end time.Time, p
 		}
 		return res.Entries, nil
 	}
-	res, err := PageSplit(ctx, fetch, start, end, pageSize, maxLines, split)
+	res, err = PageSplit(ctx, fetch, start, end, pageSize, maxLines, split)
 	if limit, ok := serverEntryLimit(err); ok && limit < pageSize {
 		res, err = PageSplit(ctx, fetch, start, end, limit, maxLines, split)
 		if err == nil {
 			res.Notices = append(res.Notices, fmt.Sprintf("Loki allows at most %d entries per query (max_entries_limit_per_query), so pages of %d were used", limit, limit))
 			res.Pages++ // the refused request
+			adopted = limit
 		}
 	}
-	return res, err
+	return res, adopted, err
 }
 
 // entryLimitRE reads Loki's "… max_entries_limit_per_query (5001 > 5000)".

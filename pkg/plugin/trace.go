@@ -43,6 +43,7 @@ func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext
 	if err != nil {
 		return nil, err
 	}
+	d.warnDegraded(ctx, QueryTypeTrace, res.Fetched)
 	return traceFrames(res, frames.Options{
 		RefID:               q.RefID,
 		ExecutedQueryString: fromCache(executedQuery(res, lo), cached),
