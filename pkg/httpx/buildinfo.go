@@ -45,6 +45,6 @@ func DecodeBuildInfo(body []byte) (bi BuildInfo, ok bool) {
 // NotAPI reports a 2xx answer that is not what the upstream sends: the URL
 // points at some other web server.
 func (u *Upstream) NotAPI(path, what string) error {
-	return backend.DownstreamError(fmt.Errorf("the answer from %s is not what %s sends (%s): this URL is not a %s API; check the %s URL (%sUrl) in the data source settings",
-		u.redactedPath(path), u.Name, what, u.Name, u.Name, u.SettingPrefix))
+	return backend.DownstreamError(fmt.Errorf("the answer from %s is not what %s sends (%s): this URL is not a %s API; check %s%s",
+		u.redactedPath(path), u.Name, what, u.Name, u.hints.URL, u.hints.Where))
 }

@@ -89,8 +89,8 @@ func (c *Client) QueryRange(ctx context.Context, query string, start, end time.T
 	}
 	res, err := DecodeQueryRange(resp.Body)
 	if err != nil {
-		return nil, backend.DownstreamError(fmt.Errorf("the answer from %s%s is not a Loki log query result (%w); check the Loki URL (lokiUrl) in the data source settings",
-			c.BaseURL(), path, err))
+		return nil, backend.DownstreamError(fmt.Errorf("the answer from %s%s is not a Loki log query result (%w); check %s%s",
+			c.BaseURL(), path, err, c.up.Hints().URL, c.up.Hints().Where))
 	}
 	return res, nil
 }
@@ -164,7 +164,7 @@ func (c *Client) TraceLogs(ctx context.Context, lq LogQuery) (*LogsResult, error
 		out.Capped = true
 	}
 	if out.Capped {
-		out.Notices = append(out.Notices, fmt.Sprintf("only the first %d log lines of the trace were fetched; there are more (raise the log line limit, lokiMaxLines, or narrow the selector)", len(out.Entries)))
+		out.Notices = append(out.Notices, fmt.Sprintf("only the first %d log lines of the trace were fetched; there are more (raise %s, or narrow the selector)", len(out.Entries), c.up.Hints().LineLimit))
 	}
 	return out, nil
 }
