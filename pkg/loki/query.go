@@ -65,6 +65,9 @@ type LogsResult struct {
 	// page size and the pages were made that small (0 when it did not), so
 	// the plugin can tell operators the settings and Loki disagree.
 	EntryLimit int
+	// FailedQueries holds, in auto mode, the error of a query that failed
+	// while the other answered (its lines are then missing).
+	FailedQueries []error
 }
 
 // QueryRange runs one /loki/api/v1/query_range request for a log query in
@@ -150,6 +153,7 @@ func (c *Client) TraceLogs(ctx context.Context, lq LogQuery) (*LogsResult, error
 	}
 	for i, err := range errs {
 		if err != nil {
+			out.FailedQueries = append(out.FailedQueries, err)
 			out.Notices = append(out.Notices, fmt.Sprintf("the Loki query %s failed, so only the other query's logs are shown: %v", queries[i], err))
 		}
 	}

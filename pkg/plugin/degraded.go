@@ -78,6 +78,11 @@ func degradedReasons(f *explain.Fetched) []string {
 	if f.LogsErr != nil {
 		reasons = append(reasons, "Loki failed, the trace is answered without logs: "+f.LogsErr.Error())
 	}
+	if f.Logs != nil {
+		for _, err := range f.Logs.FailedQueries {
+			reasons = append(reasons, "one of the two Loki queries failed, so only the other's lines are shown: "+err.Error())
+		}
+	}
 	if f.Logs != nil && f.Logs.EntryLimit > 0 {
 		reasons = append(reasons, fmt.Sprintf("Loki's max_entries_limit_per_query (%d) is below the page size, so pages of %d entries were used", f.Logs.EntryLimit, f.Logs.EntryLimit))
 	}

@@ -95,6 +95,9 @@ func TestDegradedAnswersAreLogged(t *testing.T) {
 				http.Error(w, "too many outstanding requests", http.StatusInternalServerError)
 			})}).URL
 		}, []string{"Loki failed", "HTTP 500: too many outstanding requests"}},
+		{"one of auto's two Loki queries fails", func(t *testing.T) string { return seedTempo(t).URL }, func(t *testing.T) string {
+			return seedLoki(t, fixtures.Route{Path: queryRangePath, Match: isMetadataQuery, Capture: "loki/query_range_bad_logql"}).URL
+		}, []string{"one of the two Loki queries failed, so only the other's lines are shown: Loki rejected the request: parse error"}},
 		{"partial trace", func(t *testing.T) string {
 			return seedTempo(t, fixtures.Route{Path: "/api/v2/traces/" + seedTraceID, Handler: partialTrace(t)}).URL
 		}, func(t *testing.T) string { return seedLoki(t).URL }, []string{"Tempo returned a partial trace: trace exceeds max size (max bytes: 5000000)"}},

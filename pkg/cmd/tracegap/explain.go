@@ -189,8 +189,8 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 }
 
 // partial returns a *partialError when the answer lacks what was asked
-// for: logs that Loki failed to give, spans Tempo left out, lines cut by
-// --max-lines. Logs not asked for (no --loki, no --logs) are no gap.
+// for: logs that Loki failed to give (all of them, or one of auto mode's
+// two queries), spans Tempo left out, lines cut by --max-lines. Logs not asked for (no --loki, no --logs) are no gap.
 func partial(res *explain.Result) error {
 	var reasons []string
 	f := res.Fetched
@@ -199,6 +199,9 @@ func partial(res *explain.Result) error {
 	}
 	if f.LogsErr != nil {
 		reasons = append(reasons, "the logs are missing because Loki failed")
+	}
+	if f.Logs != nil && len(f.Logs.FailedQueries) > 0 {
+		reasons = append(reasons, "one of the two Loki queries failed, so some logs may be missing")
 	}
 	if f.Logs != nil && f.Logs.Capped {
 		reasons = append(reasons, "only the first --max-lines log lines were fetched")

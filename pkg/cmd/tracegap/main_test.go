@@ -711,6 +711,12 @@ func TestExitStatusPartial(t *testing.T) {
 		{"partial trace", fixtures.Route{Path: tracePath, Handler: partialTrace}, seedLoki, nil, exitPartial, "Tempo returned only part of the trace"},
 		{"partial trace, Loki down", fixtures.Route{Path: tracePath, Handler: partialTrace}, fixtures.ClosedURL, []string{"--format", "json"}, exitPartial,
 			"Tempo returned only part of the trace; the logs are missing because Loki failed"},
+		{"one of the two Loki queries fails", full, func(t testing.TB) string {
+			return fixtures.Loki(t,
+				fixtures.Route{Path: queryRange, Match: fixtures.QueryHas("query", "|~"), Capture: "loki/query_range_line_filter_categorized"},
+				fixtures.Route{Path: queryRange, Match: fixtures.QueryHas("query", "trace_id=~"), Capture: "loki/query_range_bad_logql"},
+			).URL
+		}, nil, exitPartial, "one of the two Loki queries failed"},
 		{"lines cut by --max-lines", full, seedLoki, []string{"--max-lines", "3"}, exitPartial, "only the first --max-lines log lines were fetched"},
 	}
 	for _, tc := range tests {
