@@ -90,7 +90,7 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 		return errHelp
 	}
 	if err != nil {
-		return usagef("%v", err)
+		return usagef("%s", dashDash(err.Error()))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
@@ -210,6 +210,13 @@ func partial(res *explain.Result) error {
 		return nil
 	}
 	return &partialError{reasons: reasons}
+}
+
+// dashDash writes the flag package's "-name" as "--name", the way the
+// usage lines and every other message write the options.
+func dashDash(msg string) string {
+	msg = strings.ReplaceAll(msg, "not defined: -", "not defined: --")
+	return strings.ReplaceAll(msg, " for flag -", " for flag --")
 }
 
 // printFlags lists the options the way the usage lines write them
@@ -443,6 +450,10 @@ func explainLive(ctx context.Context, f *explainFlags, id string, opts correlate
 	mode, err := loki.ParseMode(f.logMode)
 	if err != nil {
 		return nil, "", usagef("--log-mode: %v", err)
+	}
+	if strings.TrimSpace(f.selector) == "" {
+		// CheckSelector's own words point at the data source settings.
+		return nil, "", usagef("--selector is empty; give a LogQL stream selector such as %s (the default)", defaultSelector)
 	}
 	if _, err := loki.CheckSelector(f.selector); err != nil {
 		return nil, "", usagef("--selector: %v", err)
