@@ -41,9 +41,9 @@ type Upstream struct {
 	base    *url.URL
 	baseErr error
 	// hints word what to change in messages (DataSourceHints by default).
-	hints Hints
-	http    *http.Client
-	tenant  string
+	hints  Hints
+	http   *http.Client
+	tenant string
 
 	// retry and sleep are the 429 policy and how to wait; nil means
 	// defaultRetryPolicy and a timer (tests replace both).

@@ -131,7 +131,9 @@ func (c *Client) TraceLogs(ctx context.Context, lq LogQuery) (*LogsResult, error
 	errs := make([]error, len(queries))
 	var wg sync.WaitGroup
 	for i, q := range queries {
-		wg.Go(func() { results[i], limits[i], errs[i] = c.page(ctx, q, lq.Start, lq.End, pageSize, lq.MaxLines, split) })
+		wg.Go(func() {
+			results[i], limits[i], errs[i] = c.page(ctx, q, lq.Start, lq.End, pageSize, lq.MaxLines, split)
+		})
 	}
 	wg.Wait()
 

@@ -111,7 +111,7 @@ func newSecureSetup(t *testing.T, auth string) *secureSetup {
 	secure := map[string]string{
 		"tempoToken": secTempoToken, "lokiToken": secLokiToken,
 		"tempoPassword": secTempoPass, "lokiPassword": secLokiPass,
-		"tempoTlsCACert": s.caPEM,
+		"tempoTlsCACert":        s.caPEM,
 		"tempoHttpHeaderValue1": secTempoHeader, "lokiHttpHeaderValue1": secLokiHeader,
 	}
 	s.pCtx = pluginContext(t, jd, secure)
