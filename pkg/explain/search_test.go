@@ -17,6 +17,7 @@ import (
 	"github.com/tracegap/correlator/pkg/correlate"
 	"github.com/tracegap/correlator/pkg/explain/searchtest"
 	"github.com/tracegap/correlator/pkg/httpx"
+	"github.com/tracegap/correlator/pkg/internal/fixtures"
 	"github.com/tracegap/correlator/pkg/loki"
 	"github.com/tracegap/correlator/pkg/model"
 	"github.com/tracegap/correlator/pkg/tempo"
@@ -181,7 +182,10 @@ func TestSearchPartialFailures(t *testing.T) {
 	e := explainer(t, srv)
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
-	e.Loki = loki.New(srv.Loki.URL, &http.Client{Transport: tr, Timeout: 300 * time.Millisecond}, "")
+	// The timeout must be long enough for every answering request on a
+	// busy 2-core CI machine (-race, other packages' tests beside it): only
+	// the hanging batch may reach it.
+	e.Loki = loki.New(srv.Loki.URL, &http.Client{Transport: tr, Timeout: 5 * time.Second}, "")
 	from, to := wholeDay()
 
 	res, err := e.Search(context.Background(), "{}", from, to, 20, logOptions())
@@ -277,7 +281,7 @@ func TestSearchBoundsConcurrency(t *testing.T) {
 }
 
 func TestSearchStopsWhenCancelled(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer fixtures.VerifyNoLeaks(t, goleak.IgnoreCurrent())
 	srv := searchtest.Start(t, demoTraces(20, seedStart, time.Second, 8)...)
 	arrived := make(chan struct{}, 100)
 	srv.TraceHook = func(_ string, _ http.ResponseWriter, r *http.Request) bool {

@@ -183,6 +183,8 @@ type HTMLPageError struct {
 	Upstream string
 	// SettingPrefix is "tempo" or "loki".
 	SettingPrefix string
+	// Hints word what to change; nil means the data source's.
+	Hints *Hints
 	// URL is the request URL without credentials or query.
 	URL string
 	// Status is the HTTP status code.
@@ -192,21 +194,21 @@ type HTMLPageError struct {
 }
 
 func (e *HTMLPageError) Error() string {
-	return htmlMessage(e.Upstream, e.SettingPrefix, e.URL, e.Status, e.Title)
+	return htmlMessage(e.Upstream, hintsOr(e.Hints, e.Upstream, e.SettingPrefix), e.URL, e.Status, e.Title)
 }
 
 // htmlMessage words an HTML page answered in Tempo's or Loki's place. The
 // page itself is never shown: it is long, and a login page may echo what
 // was sent.
-func htmlMessage(upstream, prefix, url string, status int, title string) string {
+func htmlMessage(upstream string, h Hints, url string, status int, title string) string {
 	titled := ""
 	if title != "" {
 		titled = ", titled " + fmt.Sprintf("%q", title)
 	}
-	hint := fmt.Sprintf("check the %s URL (%sUrl) in the data source settings and that no proxy or single sign-on intercepts requests from Grafana", upstream, prefix)
+	hint := fmt.Sprintf("check %s%s and that no proxy or single sign-on intercepts requests from %s", h.URL, h.Where, h.From)
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusProxyAuthRequired:
-		hint = fmt.Sprintf("check the %s authentication (%sAuth) and URL (%sUrl) in the data source settings; Tracegap must reach %s's API directly, not through a login page", upstream, prefix, prefix, upstream)
+		hint = fmt.Sprintf("check %s, and %s%s; Tracegap must reach %s's API directly, not through a login page", h.Auth, h.URL, h.Where, upstream)
 	case status >= 500:
 		hint = fmt.Sprintf("check that %s and the proxy in front of it are healthy and try again", upstream)
 	}

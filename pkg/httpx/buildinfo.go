@@ -21,20 +21,30 @@ type BuildInfo struct {
 	GoVersion string `json:"goVersion"`
 }
 
-// DecodeBuildInfo reads a build-info body. A body that is not build info
-// (for example an HTML page from a web server at the wrong URL) is reported
-// as "not a <upstream> API".
-func (u *Upstream) DecodeBuildInfo(path string, body []byte) (BuildInfo, error) {
-	var bi BuildInfo
-	if err := json.Unmarshal(body, &bi); err != nil || bi.Version == "" && bi.Revision == "" {
-		return BuildInfo{}, u.NotAPI(path, "it is not build information")
+// DecodeBuildInfo reads a build-info body. Servers built from source
+// answer with every field empty ({"version":"","revision":"",...}); that is
+// still build info, with an unknown version. ok is false only when the body
+// is not a JSON object at all. The caller never turns !ok into "not a
+// Tempo/Loki API": the endpoints that prove the API (Tempo's /api/echo,
+// Loki's labels) decide that, and build info only adds the version.
+func DecodeBuildInfo(body []byte) (bi BuildInfo, ok bool) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil || obj == nil {
+		return BuildInfo{}, false
 	}
-	return bi, nil
+	// Decode field by field: a server that writes one field with another
+	// type must not cost the others.
+	for key, dst := range map[string]*string{"version": &bi.Version, "revision": &bi.Revision, "branch": &bi.Branch, "goVersion": &bi.GoVersion} {
+		if raw, found := obj[key]; found {
+			_ = json.Unmarshal(raw, dst)
+		}
+	}
+	return bi, true
 }
 
 // NotAPI reports a 2xx answer that is not what the upstream sends: the URL
 // points at some other web server.
 func (u *Upstream) NotAPI(path, what string) error {
-	return backend.DownstreamError(fmt.Errorf("the answer from %s is not what %s sends (%s): this URL is not a %s API; check the %s URL (%sUrl) in the data source settings",
-		u.redactedPath(path), u.Name, what, u.Name, u.Name, u.SettingPrefix))
+	return backend.DownstreamError(fmt.Errorf("the answer from %s is not what %s sends (%s): this URL is not a %s API; check %s%s",
+		u.redactedPath(path), u.Name, what, u.Name, u.hints.URL, u.hints.Where))
 }

@@ -24,6 +24,8 @@ type HTTPError struct {
 	Upstream string
 	// SettingPrefix is "tempo" or "loki", for naming settings in messages.
 	SettingPrefix string
+	// Hints word what to change; nil means the data source's.
+	Hints *Hints
 	// URL is the request URL without credentials or query string.
 	URL string
 	// Status is the HTTP status code.
@@ -49,25 +51,26 @@ func (e *HTTPError) NoOrgID() bool {
 
 func (e *HTTPError) Error() string {
 	said := e.said()
+	h := hintsOr(e.Hints, e.Upstream, e.SettingPrefix)
 	switch {
 	case e.HTML:
 		title := ""
 		if _, t, ok := strings.Cut(e.Body, " titled "); ok {
 			title, _ = strconv.Unquote(t)
 		}
-		return htmlMessage(e.Upstream, e.SettingPrefix, e.URL, e.Status, title)
+		return htmlMessage(e.Upstream, h, e.URL, e.Status, title)
 	case e.NoOrgID():
-		return fmt.Sprintf("%s at %s runs multi-tenant and needs a tenant (HTTP 401%s); set the tenant id (tenantId) in the data source settings",
-			e.Upstream, e.URL, said)
+		return fmt.Sprintf("%s at %s runs multi-tenant and needs a tenant (HTTP 401%s); set %s%s",
+			e.Upstream, e.URL, said, h.Tenant, h.Where)
 	case e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden:
-		return fmt.Sprintf("%s at %s refused the request (HTTP %d%s); check the token/tenant and the %s authentication in the data source settings",
-			e.Upstream, e.URL, e.Status, said, e.Upstream)
+		return fmt.Sprintf("%s at %s refused the request (HTTP %d%s); check the token/tenant: %s%s",
+			e.Upstream, e.URL, e.Status, said, h.Auth, h.Where)
 	case e.Status == http.StatusNotFound:
 		if e.Body != "" {
 			said = " (" + e.Body + ")"
 		}
-		return fmt.Sprintf("%s answered HTTP 404%s: this URL is not a %s API; check the %s URL (%sUrl) in the data source settings: it should be the %s base URL, e.g. %s",
-			e.URL, said, e.Upstream, e.Upstream, e.SettingPrefix, e.Upstream, exampleURL(e.Upstream))
+		return fmt.Sprintf("%s answered HTTP 404%s: this URL is not a %s API; check %s%s: it should be the %s base URL, e.g. %s",
+			e.URL, said, e.Upstream, h.URL, h.Where, e.Upstream, exampleURL(e.Upstream))
 	case e.Status == http.StatusBadRequest:
 		if e.Body != "" {
 			return fmt.Sprintf("%s rejected the request: %s (HTTP 400 from %s)", e.Upstream, e.Body, e.URL)
@@ -120,14 +123,14 @@ func (u *Upstream) transportError(ctx context.Context, err error) error {
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		return backend.DownstreamErrorf("the request to %s at %s was cancelled", u.Name, where)
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		return backend.DownstreamError(fmt.Errorf("%s at %s did not answer in time (%s); check that %s is healthy, raise timeoutSeconds in the data source settings or narrow the query: %w",
-			u.Name, where, scrub(fmt.Sprint(cause)), u.Name, ErrTimeout))
+		return backend.DownstreamError(fmt.Errorf("%s at %s did not answer in time (%s); check that %s is healthy, %s or narrow the query: %w",
+			u.Name, where, scrub(fmt.Sprint(cause)), u.Name, u.hints.Timeout, ErrTimeout))
 	case isTLSVerify(err):
-		return backend.DownstreamErrorf("cannot verify the TLS certificate of %s at %s: %s; add its CA certificate (%sTlsCACert) or turn on skip TLS verify (%sTlsSkipVerify) in the data source settings",
-			u.Name, where, scrub(fmt.Sprint(cause)), u.SettingPrefix, u.SettingPrefix)
+		return backend.DownstreamErrorf("cannot verify the TLS certificate of %s at %s: %s; %s",
+			u.Name, where, scrub(fmt.Sprint(cause)), u.hints.TLS)
 	default:
-		return backend.DownstreamErrorf("cannot reach %s at %s: %s; check the %s URL (%sUrl) and that %s is running and reachable from Grafana",
-			u.Name, where, scrub(fmt.Sprint(cause)), u.Name, u.SettingPrefix, u.Name)
+		return backend.DownstreamErrorf("cannot reach %s at %s: %s; check %s and that %s is running and reachable from %s",
+			u.Name, where, scrub(fmt.Sprint(cause)), u.hints.URL, u.Name, u.hints.From)
 	}
 }
 

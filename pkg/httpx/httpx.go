@@ -32,15 +32,18 @@ type Upstream struct {
 	// SettingPrefix is the prefix of this upstream's setting keys ("tempo",
 	// "loki"), so messages can name the setting to change (lokiUrl, …).
 	SettingPrefix string
-	// LimitSetting names the setting that raises MaxBodyBytes (maxTraceMB, …).
+	// LimitSetting names the setting that raises MaxBodyBytes (maxTraceMB,
+	// …); messages word it through the hints (DataSourceHints).
 	LimitSetting string
 	// MaxBodyBytes caps a response body; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 
 	base    *url.URL
 	baseErr error
-	http    *http.Client
-	tenant  string
+	// hints word what to change in messages (DataSourceHints by default).
+	hints  Hints
+	http   *http.Client
+	tenant string
 
 	// retry and sleep are the 429 policy and how to wait; nil means
 	// defaultRetryPolicy and a timer (tests replace both).
@@ -55,7 +58,8 @@ func NewUpstream(name, settingPrefix, baseURL string, hc *http.Client, tenant st
 	if hc == nil {
 		hc = http.DefaultClient
 	}
-	u := &Upstream{Name: name, SettingPrefix: settingPrefix, http: sameOriginRedirects(hc, name, settingPrefix), tenant: tenant}
+	u := &Upstream{Name: name, SettingPrefix: settingPrefix, tenant: tenant, hints: DataSourceHints(name, settingPrefix, "")}
+	u.http = sameOriginRedirects(hc, u)
 	u.base, u.baseErr = parseBase(baseURL)
 	if u.baseErr != nil {
 		u.baseErr = backend.DownstreamErrorf("the %s URL (%sUrl) %q is not a valid http(s) URL: %v; fix it in the data source settings",
@@ -209,7 +213,7 @@ func (u *Upstream) getOnce(ctx context.Context, target, path, accept string, hea
 	}
 	if resp.ContentLength > limit {
 		// Refuse before reading: the upstream told us the size.
-		return nil, backend.DownstreamError(&TooLargeError{Upstream: u.Name, URL: u.redactedPath(path), Limit: limit, Setting: u.LimitSetting})
+		return nil, backend.DownstreamError(u.tooLarge(path, limit))
 	}
 	buf := bodyPool.Get().(*[]byte)
 	body, err := u.readBody(ctx, path, resp, limit+1, *buf)
@@ -217,7 +221,7 @@ func (u *Upstream) getOnce(ctx context.Context, target, path, accept string, hea
 		return nil, err
 	}
 	if int64(len(body)) > limit {
-		return nil, backend.DownstreamError(&TooLargeError{Upstream: u.Name, URL: u.redactedPath(path), Limit: limit, Setting: u.LimitSetting})
+		return nil, backend.DownstreamError(u.tooLarge(path, limit))
 	}
 	if !acceptsHTML(accept) && isHTML(resp.Header.Get("Content-Type"), body) {
 		// A login page or proxy page answered 200 in Tempo's/Loki's place;
@@ -225,7 +229,7 @@ func (u *Upstream) getOnce(ctx context.Context, target, path, accept string, hea
 		// protobuf, a "valid" empty trace).
 		return nil, backend.DownstreamError(&HTMLPageError{
 			Upstream: u.Name, SettingPrefix: u.SettingPrefix, URL: u.redactedPath(path),
-			Status: resp.StatusCode, Title: htmlTitle(body),
+			Status: resp.StatusCode, Title: htmlTitle(body), Hints: &u.hints,
 		})
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: body, buf: buf}, nil
@@ -237,6 +241,7 @@ func (u *Upstream) httpError(path string, resp *http.Response, sent *http.Reques
 	he := &HTTPError{
 		Upstream:      u.Name,
 		SettingPrefix: u.SettingPrefix,
+		Hints:         &u.hints,
 		URL:           u.redactedPath(path),
 		Status:        resp.StatusCode,
 		RetryAfter:    parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
@@ -281,6 +286,17 @@ func redactRaw(raw string) string {
 	return "<unparsable>"
 }
 
+// tooLarge is the error for an answer above limit, with the hints' way
+// to raise it (or LimitSetting, for the data source).
+func (u *Upstream) tooLarge(path string, limit int64) *TooLargeError {
+	e := &TooLargeError{Upstream: u.Name, URL: u.redactedPath(path), Limit: limit, Raise: u.hints.Limit}
+	if e.Raise == "" && u.hints.Where != "" {
+		// Hints that point at the data source settings: name the setting.
+		e.Setting = u.LimitSetting
+	}
+	return e
+}
+
 // TooLargeError reports a response body above the configured limit.
 type TooLargeError struct {
 	// Upstream is "Tempo" or "Loki".
@@ -291,13 +307,19 @@ type TooLargeError struct {
 	Limit int64
 	// Setting names the setting that raises the limit.
 	Setting string
+	// Raise says how to raise the limit; "" means Setting in the data
+	// source settings.
+	Raise string
 }
 
 func (e *TooLargeError) Error() string {
 	msg := fmt.Sprintf("the %s response from %s is larger than the %s limit", e.Upstream, e.URL, formatBytes(e.Limit))
-	if e.Setting != "" {
+	switch {
+	case e.Raise != "":
+		msg += "; " + e.Raise + " or narrow the query"
+	case e.Setting != "":
 		msg += fmt.Sprintf("; raise %s in the data source settings or narrow the query", e.Setting)
-	} else {
+	default:
 		msg += "; narrow the query"
 	}
 	return msg

@@ -17,6 +17,8 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"go.uber.org/goleak"
+
+	"github.com/tracegap/correlator/pkg/internal/fixtures"
 )
 
 // Upstreams that misbehave on purpose: rate limits, truncated bodies, proxy
@@ -53,6 +55,7 @@ func TestGetRetries429(t *testing.T) {
 		retryAfter string // header sent with each 429
 		fails      int    // 429s before the 200 (-1: always 429)
 		ctx        func() (context.Context, context.CancelFunc)
+		policy     *retryPolicy
 		wantReqs   int
 		wantWaits  []time.Duration
 		wantErr    []string
@@ -66,9 +69,13 @@ func TestGetRetries429(t *testing.T) {
 			wantErr: []string{"HTTP 429: slow down; it asks to wait 1m0s"}},
 		{name: "total wait is bounded", retryAfter: "3", fails: -1, wantReqs: 2, wantWaits: []time.Duration{3 * time.Second},
 			wantErr: []string{"after 2 attempts"}},
-		{name: "no wait past the caller's deadline", retryAfter: "2", fails: 1, wantReqs: 1,
+		// The deadline is minutes away and the wait asked for longer, so
+		// the verdict holds however slow the machine is (a 1 s deadline
+		// could pass before the first answer on a busy CI machine).
+		{name: "no wait past the caller's deadline", retryAfter: "600", fails: 1, wantReqs: 1,
+			policy: &retryPolicy{MaxRetries: 2, MaxWait: time.Hour, MaxTotal: time.Hour, Backoff: time.Second},
 			ctx: func() (context.Context, context.CancelFunc) {
-				return context.WithTimeout(context.Background(), time.Second)
+				return context.WithTimeout(context.Background(), 5*time.Minute)
 			},
 			wantErr: []string{"HTTP 429"}},
 	}
@@ -89,6 +96,9 @@ func TestGetRetries429(t *testing.T) {
 			})
 			up := NewUpstream("Loki", "loki", srv.URL, hc, "")
 			waits := recordSleeps(up)
+			if tc.policy != nil {
+				up.retry = tc.policy
+			}
 			ctx, cancel := context.WithCancel(context.Background())
 			if tc.ctx != nil {
 				ctx, cancel = tc.ctx()
@@ -138,7 +148,7 @@ func TestGetDoesNotRetryOtherFailures(t *testing.T) {
 }
 
 func TestGetRetryWaitEndsWithTheContext(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer fixtures.VerifyNoLeaks(t, goleak.IgnoreCurrent())
 	asked := make(chan struct{}, 1)
 	srv, hc := faultServer(t, func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Retry-After", "2")
@@ -365,7 +375,7 @@ func TestGetCompressedBodies(t *testing.T) {
 }
 
 func TestGetRefusesAnnouncedOversizeWithoutReading(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer fixtures.VerifyNoLeaks(t, goleak.IgnoreCurrent())
 	done := make(chan struct{})
 	srv, hc := faultServer(t, func(w http.ResponseWriter, r *http.Request) {
 		defer close(done)
@@ -384,7 +394,7 @@ func TestGetRefusesAnnouncedOversizeWithoutReading(t *testing.T) {
 }
 
 func TestGetCancelledPromptlyAndLeavesNoGoroutine(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer fixtures.VerifyNoLeaks(t, goleak.IgnoreCurrent())
 	tests := []struct {
 		name string
 		// stall is where the server stops: before headers, or mid-body.
@@ -425,7 +435,7 @@ func TestGetCancelledPromptlyAndLeavesNoGoroutine(t *testing.T) {
 }
 
 func TestGetTimesOutMidBody(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer fixtures.VerifyNoLeaks(t, goleak.IgnoreCurrent())
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "100")
 		_, _ = w.Write([]byte("{"))

@@ -212,13 +212,29 @@ func TestGetTransportFailures(t *testing.T) {
 }
 
 func TestDecodeBuildInfo(t *testing.T) {
-	up := NewUpstream("Loki", "loki", "http://loki:3100", nil, "")
-	bi, err := up.DecodeBuildInfo("/b", fixtures.Load(t, "loki/buildinfo").Body)
-	if err != nil || bi.Version != "v3.7.6" || bi.Revision != "5003600d7" {
-		t.Errorf("got %+v, %v", bi, err)
+	tests := []struct {
+		name    string
+		body    []byte
+		want    BuildInfo
+		buildOK bool
+	}{
+		{"a release (real capture)", fixtures.Load(t, "loki/buildinfo").Body, BuildInfo{Version: "v3.7.6", Revision: "5003600d7", Branch: "HEAD"}, true},
+		// What Tempo and Loki built from source (go build, no ldflags) answer.
+		{"built from source: every field empty", []byte(`{"version":"","revision":"","branch":"","buildUser":"","buildDate":"","goVersion":""}`), BuildInfo{}, true},
+		{"only the Go version", []byte(`{"version":"","revision":"","branch":"","buildUser":"","buildDate":"","goVersion":"go1.26.8"}`), BuildInfo{GoVersion: "go1.26.8"}, true},
+		{"a field of another type", []byte(`{"version":3,"revision":"abc"}`), BuildInfo{Revision: "abc"}, true},
+		{"an HTML page", []byte("<html>Welcome to nginx</html>"), BuildInfo{}, false},
+		{"a JSON array", []byte(`[]`), BuildInfo{}, false},
+		{"null", []byte(`null`), BuildInfo{}, false},
 	}
-	_, err = up.DecodeBuildInfo("/b", []byte("<html>Welcome to nginx</html>"))
-	wantMessage(t, err, "this URL is not a Loki API")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := DecodeBuildInfo(tc.body)
+			if got != tc.want || ok != tc.buildOK {
+				t.Errorf("got %+v, %v; want %+v, %v", got, ok, tc.want, tc.buildOK)
+			}
+		})
+	}
 }
 
 func wantMessage(t *testing.T, err error, parts ...string) {

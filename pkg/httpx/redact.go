@@ -99,12 +99,12 @@ func scrub(msg string) string { return userinfoRE.ReplaceAllString(msg, "${1}:"+
 // Authorization header to every request it sends, redirected ones
 // included, so following a redirect to a login page on another host would
 // hand it the token.
-func sameOriginRedirects(hc *http.Client, name, prefix string) *http.Client {
+func sameOriginRedirects(hc *http.Client, u *Upstream) *http.Client {
 	c := *hc
 	prev := hc.CheckRedirect
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if first := via[0].URL; !strings.EqualFold(req.URL.Scheme, first.Scheme) || !strings.EqualFold(req.URL.Host, first.Host) {
-			return &RedirectError{Upstream: name, SettingPrefix: prefix, From: originOf(first), To: originOf(req.URL)}
+			return &RedirectError{Upstream: u.Name, SettingPrefix: u.SettingPrefix, Hints: &u.hints, From: originOf(first), To: originOf(req.URL)}
 		}
 		if prev != nil {
 			return prev(req, via)
@@ -127,11 +127,14 @@ type RedirectError struct {
 	Upstream string
 	// SettingPrefix is "tempo" or "loki".
 	SettingPrefix string
+	// Hints word what to change; nil means the data source's.
+	Hints *Hints
 	// From and To are the origins (scheme://host:port) involved.
 	From, To string
 }
 
 func (e *RedirectError) Error() string {
-	return fmt.Sprintf("%s at %s redirected the request to %s, probably a login page; Tracegap does not follow redirects to another host, so that credentials are not sent there; set the %s URL (%sUrl) to the address %s's API answers on directly",
-		e.Upstream, e.From, e.To, e.Upstream, e.SettingPrefix, e.Upstream)
+	h := hintsOr(e.Hints, e.Upstream, e.SettingPrefix)
+	return fmt.Sprintf("%s at %s redirected the request to %s, probably a login page; Tracegap does not follow redirects to another host, so that credentials are not sent there; set %s%s to the address %s's API answers on directly",
+		e.Upstream, e.From, e.To, h.URL, h.Where, e.Upstream)
 }

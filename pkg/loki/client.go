@@ -32,12 +32,19 @@ func WithMaxBodyBytes(n int64) Option {
 	return func(c *Client) { c.up.MaxBodyBytes = n }
 }
 
+// WithHints words the client's messages for another reader than the data
+// source's: the terminal command names its flags (see httpx.Hints).
+func WithHints(h httpx.Hints) Option {
+	return func(c *Client) { c.up.SetHints(h) }
+}
+
 // New returns a Client for the Loki at baseURL (e.g. http://loki:3100).
 // tenant, when not empty, is sent as X-Scope-OrgID. A nil hc means
 // http.DefaultClient. A malformed baseURL is reported by every request.
 func New(baseURL string, hc *http.Client, tenant string, opts ...Option) *Client {
 	c := &Client{up: httpx.NewUpstream("Loki", "loki", baseURL, hc, tenant)}
 	c.up.LimitSetting = "maxLogsMB"
+	c.up.SetHints(httpx.DataSourceHints("Loki", "loki", c.up.LimitSetting))
 	for _, o := range opts {
 		o(c)
 	}

@@ -147,7 +147,7 @@ func TestTraceLogsLokiDown(t *testing.T) {
 }
 
 func TestTraceLogsTimeoutAndCancelLeaveNoGoroutine(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer fixtures.VerifyNoLeaks(t, goleak.IgnoreCurrent())
 	var arrived atomic.Int32
 	both := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {

@@ -32,9 +32,9 @@ func (c *Client) Health(ctx context.Context) (BuildInfo, error) {
 	case err != nil:
 		return BuildInfo{}, err
 	default:
-		if info, err = c.up.DecodeBuildInfo(buildinfo, resp.Body); err != nil {
-			return BuildInfo{}, err
-		}
+		// Empty or unreadable build info leaves the version unknown; it
+		// says nothing about whether this is the API (see DecodeBuildInfo).
+		info, _ = httpx.DecodeBuildInfo(resp.Body)
 	}
 
 	if _, err := c.Labels(ctx, time.Time{}, time.Time{}); err != nil {

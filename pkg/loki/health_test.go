@@ -55,6 +55,31 @@ func TestHealthBehindGatewayWithoutReady(t *testing.T) {
 	}
 }
 
+func TestHealthWithEmptyBuildInfo(t *testing.T) {
+	// What Loki built from source answers; labels prove the API.
+	empty := replyWith(http.StatusOK, `{"version":"","revision":"","branch":"","buildUser":"","buildDate":"","goVersion":""}`)
+	for name, routes := range map[string][]fixtures.Route{
+		"with /ready":         {{Path: "/loki/api/v1/status/buildinfo", Handler: empty}},
+		"behind a gateway":    {{Path: "/loki/api/v1/status/buildinfo", Handler: empty}, {Path: "/ready", Handler: http.NotFoundHandler()}},
+		"build info not JSON": {{Path: "/loki/api/v1/status/buildinfo", Handler: replyWith(http.StatusOK, "ready")}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := fixtures.Loki(t, routes...)
+			info, err := New(srv.URL, srv.Client(), "").Health(context.Background())
+			if err != nil || info.Version != "" {
+				t.Fatalf("want healthy with an unknown version; got %+v, %v", info, err)
+			}
+		})
+	}
+	t.Run("labels missing is still not a Loki API", func(t *testing.T) {
+		srv := fixtures.Loki(t, fixtures.Route{Path: "/loki/api/v1/status/buildinfo", Handler: empty}, fixtures.Route{Path: "/loki/api/v1/labels", Handler: http.NotFoundHandler()})
+		_, err := New(srv.URL, srv.Client(), "").Health(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "this URL is not a Loki API") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
 func TestHealthFailures(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/tracegap/correlator/pkg/internal/fixtures"
 	"github.com/tracegap/correlator/pkg/model"
 )
 
@@ -167,7 +168,7 @@ func TestPageSplitRandom(t *testing.T) {
 }
 
 func TestPageSplitErrorStopsEveryPart(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer fixtures.VerifyNoLeaks(t, goleak.IgnoreCurrent())
 	l := &lockedLoki{f: fakeLoki{entries: splitStore(500)}, failAfter: 3}
 	if _, err := PageSplit(context.Background(), l.fetch, at(0), at(409), 30, 0, 4); !errors.Is(err, errUpstream) {
 		t.Errorf("err = %v, want the upstream's", err)

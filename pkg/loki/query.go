@@ -61,6 +61,13 @@ type LogsResult struct {
 	// Duplicates counts entries dropped because another page or query
 	// had them.
 	Duplicates int
+	// EntryLimit is Loki's max_entries_limit_per_query when it refused the
+	// page size and the pages were made that small (0 when it did not), so
+	// the plugin can tell operators the settings and Loki disagree.
+	EntryLimit int
+	// FailedQueries holds, in auto mode, the error of a query that failed
+	// while the other answered (its lines are then missing).
+	FailedQueries []error
 }
 
 // QueryRange runs one /loki/api/v1/query_range request for a log query in
@@ -87,8 +94,8 @@ func (c *Client) QueryRange(ctx context.Context, query string, start, end time.T
 	// The decoder copies what it keeps: the body's buffer serves the next page.
 	resp.Release()
 	if err != nil {
-		return nil, backend.DownstreamError(fmt.Errorf("the answer from %s%s is not a Loki log query result (%w); check the Loki URL (lokiUrl) in the data source settings",
-			c.BaseURL(), path, err))
+		return nil, backend.DownstreamError(fmt.Errorf("the answer from %s%s is not a Loki log query result (%w); check %s%s",
+			c.BaseURL(), path, err, c.up.Hints().URL, c.up.Hints().Where))
 	}
 	return res, nil
 }
@@ -122,10 +129,13 @@ func (c *Client) TraceLogs(ctx context.Context, lq LogQuery) (*LogsResult, error
 	}
 
 	results := make([]*PageResult, len(queries))
+	limits := make([]int, len(queries))
 	errs := make([]error, len(queries))
 	var wg sync.WaitGroup
 	for i, q := range queries {
-		wg.Go(func() { results[i], errs[i] = c.page(ctx, q, lq.Start, lq.End, pageSize, lq.MaxLines, split) })
+		wg.Go(func() {
+			results[i], limits[i], errs[i] = c.page(ctx, q, lq.Start, lq.End, pageSize, lq.MaxLines, split)
+		})
 	}
 	wg.Wait()
 
@@ -136,6 +146,7 @@ func (c *Client) TraceLogs(ctx context.Context, lq LogQuery) (*LogsResult, error
 			continue
 		}
 		kept = append(kept, r)
+		out.EntryLimit = max(out.EntryLimit, limits[i])
 		out.Pages += r.Pages
 		out.Duplicates += r.Duplicates
 		out.Capped = out.Capped || r.Capped
@@ -146,6 +157,7 @@ func (c *Client) TraceLogs(ctx context.Context, lq LogQuery) (*LogsResult, error
 	}
 	for i, err := range errs {
 		if err != nil {
+			out.FailedQueries = append(out.FailedQueries, err)
 			out.Notices = append(out.Notices, fmt.Sprintf("the Loki query %s failed, so only the other query's logs are shown: %v", queries[i], err))
 		}
 	}
@@ -160,7 +172,7 @@ func (c *Client) TraceLogs(ctx context.Context, lq LogQuery) (*LogsResult, error
 		out.Capped = true
 	}
 	if out.Capped {
-		out.Notices = append(out.Notices, fmt.Sprintf("only the first %d log lines of the trace were fetched; there are more (raise the log line limit, lokiMaxLines, or narrow the selector)", len(out.Entries)))
+		out.Notices = append(out.Notices, fmt.Sprintf("only the first %d log lines of the trace were fetched; there are more (raise %s, or narrow the selector)", len(out.Entries), c.up.Hints().LineLimit))
 	}
 	return out, nil
 }
@@ -168,8 +180,8 @@ func (c *Client) TraceLogs(ctx context.Context, lq LogQuery) (*LogsResult, error
 // page runs one query through PageSplit (in split parts once the range
 // proves to need many pages). When Loki refuses the page size (its
 // max_entries_limit_per_query is lower), it pages again with Loki's limit
-// and says so.
-func (c *Client) page(ctx context.Context, query string, start, end time.Time, pageSize, maxLines, split int) (*PageResult, error) {
+// and says so; adopted is then Loki's limit (else 0).
+func (c *Client) page(ctx context.Context, query string, start, end time.Time, pageSize, maxLines, split int) (res *PageResult, adopted int, err error) {
 	fetch := func(ctx context.Context, s, e time.Time, limit int) ([]model.LogEntry, error) {
 		res, err := c.QueryRange(ctx, query, s, e, limit)
 		if err != nil {
@@ -177,15 +189,16 @@ func (c *Client) page(ctx context.Context, query string, start, end time.Time, p
 		}
 		return res.Entries, nil
 	}
-	res, err := PageSplit(ctx, fetch, start, end, pageSize, maxLines, split)
+	res, err = PageSplit(ctx, fetch, start, end, pageSize, maxLines, split)
 	if limit, ok := serverEntryLimit(err); ok && limit < pageSize {
 		res, err = PageSplit(ctx, fetch, start, end, limit, maxLines, split)
 		if err == nil {
 			res.Notices = append(res.Notices, fmt.Sprintf("Loki allows at most %d entries per query (max_entries_limit_per_query), so pages of %d were used", limit, limit))
 			res.Pages++ // the refused request
+			adopted = limit
 		}
 	}
-	return res, err
+	return res, adopted, err
 }
 
 // entryLimitRE reads Loki's "… max_entries_limit_per_query (5001 > 5000)".

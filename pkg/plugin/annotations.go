@@ -42,6 +42,7 @@ func (d *Datasource) handleAnnotations(ctx context.Context, pCtx backend.PluginC
 		if err != nil {
 			return nil, err
 		}
+		d.warnDegraded(ctx, QueryTypeAnnotations, res.Fetched)
 		return data.Frames{frames.Annotations([]*model.Analysis{res.Analysis}, ao, frames.Options{
 			RefID:               ts.q.RefID,
 			ExecutedQueryString: fromCache(executedQuery(res, ts.lo), cached),

@@ -35,6 +35,8 @@ var (
 // and every resource call report it, so the user sees what to fix instead
 // of a plugin that failed to load.
 type Datasource struct {
+	// uid is the data source's uid, for log lines.
+	uid         string
 	settings    *settings.Settings
 	settingsErr error
 
@@ -62,7 +64,7 @@ type Datasource struct {
 // whenever a data source's settings change. It never fails: a settings
 // problem is kept and reported by every call instead.
 func NewDatasource(ctx context.Context, inst backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
-	d := &Datasource{}
+	d := &Datasource{uid: inst.UID}
 	d.settings, d.settingsErr = settings.Load(inst)
 	if d.settingsErr == nil {
 		d.settingsErr = d.connect(ctx, inst)

@@ -42,6 +42,24 @@ func TestCheckHealthBothUp(t *testing.T) {
 	}
 }
 
+func TestCheckHealthEmptyBuildInfo(t *testing.T) {
+	// Tempo and Loki built from source answer build info with every field
+	// empty; the APIs work, so the check passes with the versions unknown.
+	empty := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"version":"","revision":"","branch":"","buildUser":"","buildDate":"","goVersion":""}`))
+	})
+	tempoSrv := fixtures.Tempo(t, fixtures.Route{Path: "/api/status/buildinfo", Handler: empty})
+	lokiSrv := fixtures.Loki(t, fixtures.Route{Path: "/loki/api/v1/status/buildinfo", Handler: empty})
+	res, det := checkHealth(t, pluginContext(t, map[string]any{"tempoUrl": tempoSrv.URL, "lokiUrl": lokiSrv.URL}, nil))
+	if res.Status != backend.HealthStatusOk || res.Message != "Tempo (version unknown) and Loki (version unknown) reachable" {
+		t.Errorf("got %v %q", res.Status, res.Message)
+	}
+	if !det.Tempo.OK || det.Tempo.Version != "" || !det.Loki.OK || det.Loki.Version != "" || strings.Contains(string(res.JSONDetails), "not a") {
+		t.Errorf("details %s", res.JSONDetails)
+	}
+}
+
 func TestCheckHealthOnlyLokiDown(t *testing.T) {
 	tempoSrv := fixtures.Tempo(t)
 	lokiURL := fixtures.ClosedURL(t)

@@ -31,6 +31,9 @@ const (
 	secLokiToken  = "TGSECRET-loki-token-2b8e1d04aa"
 	secTempoPass  = "TGSECRET-tempo-pass-5c4d77"
 	secLokiPass   = "TGSECRET-loki-pass-9a0f33"
+	// Custom header values (secureJsonData tempoHttpHeaderValue1, …).
+	secTempoHeader = "TGSECRET-tempo-header-41d0c8"
+	secLokiHeader  = "TGSECRET-loki-header-8e27b5"
 )
 
 // guard stands in front of a fake upstream: it records the tenant header
@@ -89,25 +92,33 @@ func newSecureSetup(t *testing.T, auth string) *secureSetup {
 		"tempo-basic": "Basic " + base64.StdEncoding.EncodeToString([]byte("grafana:"+secTempoPass)),
 		"loki-basic":  "Basic " + base64.StdEncoding.EncodeToString([]byte("grafana:"+secLokiPass)),
 	}
-	s.tempo = &guard{next: tempoFake.Config.Handler, allowed: func(r *http.Request) bool { return r.Header.Get("Authorization") == want["tempo-"+auth] }}
-	s.loki = &guard{next: seedLoki(t).Config.Handler, allowed: func(r *http.Request) bool { return r.Header.Get("Authorization") == want["loki-"+auth] }}
+	// Each upstream lets through only requests with its credentials and its
+	// own custom header (so every answer proves the header arrived).
+	s.tempo = &guard{next: tempoFake.Config.Handler, allowed: func(r *http.Request) bool {
+		return r.Header.Get("Authorization") == want["tempo-"+auth] && r.Header.Get("X-Tempo-Key") == secTempoHeader && r.Header.Get("X-Loki-Key") == ""
+	}}
+	s.loki = &guard{next: seedLoki(t).Config.Handler, allowed: func(r *http.Request) bool {
+		return r.Header.Get("Authorization") == want["loki-"+auth] && r.Header.Get("X-Loki-Key") == secLokiHeader && r.Header.Get("X-Tempo-Key") == ""
+	}}
 	tempoSrv := httptest.NewTLSServer(s.tempo)
 	t.Cleanup(tempoSrv.Close)
 	lokiSrv := httptest.NewServer(s.loki)
 	t.Cleanup(lokiSrv.Close)
 	s.caPEM = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tempoSrv.Certificate().Raw}))
 
-	jd := settingsFor(tempoSrv.URL, lokiSrv.URL, "tenantId", "tenant-a", "tempoAuth", auth, "lokiAuth", auth, "tempoUser", "grafana", "lokiUser", "grafana")
+	jd := settingsFor(tempoSrv.URL, lokiSrv.URL, "tenantId", "tenant-a", "tempoAuth", auth, "lokiAuth", auth, "tempoUser", "grafana", "lokiUser", "grafana",
+		"tempoHttpHeaderName1", "X-Tempo-Key", "lokiHttpHeaderName1", "X-Loki-Key")
 	secure := map[string]string{
 		"tempoToken": secTempoToken, "lokiToken": secLokiToken,
 		"tempoPassword": secTempoPass, "lokiPassword": secLokiPass,
-		"tempoTlsCACert": s.caPEM,
+		"tempoTlsCACert":        s.caPEM,
+		"tempoHttpHeaderValue1": secTempoHeader, "lokiHttpHeaderValue1": secLokiHeader,
 	}
 	s.pCtx = pluginContext(t, jd, secure)
 	// What must never appear: each secret, its encodings, and pieces of
 	// the CA certificate (which is not secret in itself, but is stored as
 	// one and has no business in an answer).
-	s.secrets = []string{secTempoToken, secLokiToken, secTempoPass, secLokiPass,
+	s.secrets = []string{secTempoToken, secLokiToken, secTempoPass, secLokiPass, secTempoHeader, secLokiHeader,
 		strings.TrimPrefix(want["tempo-basic"], "Basic "), strings.TrimPrefix(want["loki-basic"], "Basic "),
 		"grafana:" + secTempoPass, "grafana:" + secLokiPass, "TGSECRET"}
 	for _, line := range strings.Split(s.caPEM, "\n") {
@@ -239,11 +250,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 	// for an auth kind not chosen): the settings error is reported by
 	// every call and logged by the factory, without them.
 	t.Run("invalid settings", func(t *testing.T) {
-		s := &secureSetup{secrets: []string{secTempoToken, secLokiToken, secTempoPass, secLokiPass, "TGSECRET"}}
-		s.pCtx = pluginContext(t, map[string]any{"tempoUrl": "http://admin:" + secTempoPass + "@tempo:3200", "lokiUrl": "loki", "lokiAuth": "basic"},
-			map[string]string{"tempoToken": secTempoToken, "lokiToken": secLokiToken, "lokiPassword": secLokiPass, "tempoTlsCACert": "not a cert " + secTempoPass})
+		s := &secureSetup{secrets: []string{secTempoToken, secLokiToken, secTempoPass, secLokiPass, secTempoHeader, secLokiHeader, "TGSECRET"}}
+		s.pCtx = pluginContext(t, map[string]any{"tempoUrl": "http://admin:" + secTempoPass + "@tempo:3200", "lokiUrl": "loki", "lokiAuth": "basic",
+			"tempoHttpHeaderName1": "X-Tempo-Key", "lokiHttpHeaderName1": "Authorization"},
+			map[string]string{"tempoToken": secTempoToken, "lokiToken": secLokiToken, "lokiPassword": secLokiPass, "tempoTlsCACert": "not a cert " + secTempoPass,
+				// A header value that is refused (a line break) and one
+				// whose header is refused (Authorization with basic auth).
+				"tempoHttpHeaderValue1": secTempoHeader + "\r\nX-Injected: 1", "lokiHttpHeaderValue1": "Bearer " + secLokiHeader})
 		out := s.everyOutput(t)
-		if !strings.Contains(strings.Join(out, "\n"), "tempoUrl") {
+		if joined := strings.Join(out, "\n"); !strings.Contains(joined, "tempoUrl") || !strings.Contains(joined, "tempoHttpHeaderValue1") || !strings.Contains(joined, "lokiHttpHeaderName1") {
 			t.Errorf("the settings problem is not reported: %.300s", strings.Join(out, "\n"))
 		}
 		scanForSecrets(t, "answer", out, s.secrets)
@@ -383,4 +398,47 @@ func selfSignedCA(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+// TestCustomHeadersReachTheirUpstream: each upstream's custom headers
+// reach that upstream, on every kind of call (queries, health, resources),
+// and not the other one; without any configured, none is sent.
+func TestCustomHeadersReachTheirUpstream(t *testing.T) {
+	for _, configured := range []bool{true, false} {
+		t.Run(fmt.Sprint("configured=", configured), func(t *testing.T) {
+			tempoSrv := seedTempo(t, fixtures.Route{Path: "/api/search", Capture: "tempo/search_traceql_service"})
+			lokiSrv := seedLoki(t)
+			jd := settingsFor(tempoSrv.URL, lokiSrv.URL)
+			var secure map[string]string
+			if configured {
+				jd["tempoHttpHeaderName1"], jd["tempoHttpHeaderName2"], jd["lokiHttpHeaderName1"] = "X-Tempo-Key", "X-Gateway", "X-Loki-Key"
+				secure = map[string]string{"tempoHttpHeaderValue1": "tk", "tempoHttpHeaderValue2": "gw", "lokiHttpHeaderValue1": "lk"}
+			}
+			s := &secureSetup{pCtx: pluginContext(t, jd, secure)}
+			out := strings.Join(s.everyOutput(t), "\n")
+			if !strings.Contains(out, `"name":"trace"`) {
+				t.Fatalf("the trace query failed: %.300s", out)
+			}
+			check := func(name string, srv *fixtures.Server, want map[string]string) {
+				reqs := srv.Requests()
+				if len(reqs) == 0 {
+					t.Fatalf("%s got no request", name)
+				}
+				for _, r := range reqs {
+					for h, v := range want {
+						if got := r.Header.Get(h); got != v {
+							t.Errorf("%s %s: header %s = %q, want %q", name, r.URL.Path, h, got, v)
+						}
+					}
+				}
+			}
+			if configured {
+				check("Tempo", tempoSrv, map[string]string{"X-Tempo-Key": "tk", "X-Gateway": "gw", "X-Loki-Key": ""})
+				check("Loki", lokiSrv, map[string]string{"X-Loki-Key": "lk", "X-Tempo-Key": "", "X-Gateway": ""})
+			} else {
+				check("Tempo", tempoSrv, map[string]string{"X-Tempo-Key": "", "X-Gateway": "", "X-Loki-Key": ""})
+				check("Loki", lokiSrv, map[string]string{"X-Loki-Key": "", "X-Tempo-Key": "", "X-Gateway": ""})
+			}
+		})
+	}
 }

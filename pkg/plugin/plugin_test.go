@@ -73,5 +73,17 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
-// waitABit yields for a millisecond while a test polls for a condition.
-func waitABit() { time.Sleep(time.Millisecond) }
+// eventually polls cond until it holds or 30 s pass, and says whether it
+// held. The bound is generous on purpose: on a busy 2-core CI machine an
+// asynchronous close can take far longer than on a laptop, while a real
+// failure never holds, so waiting longer costs time only when failing.
+func eventually(cond func() bool) bool {
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return true
+}

@@ -158,16 +158,13 @@ func TestDisposeClosesIdleConnections(t *testing.T) {
 	d.Dispose()
 	// The server sees the close asynchronously; ask it with a bounded wait
 	// on a condition, not a fixed sleep.
-	for i := 0; i < 200; i++ {
+	if !eventually(func() bool {
 		mu.Lock()
-		n := closed
-		mu.Unlock()
-		if n > before {
-			return
-		}
-		waitABit()
+		defer mu.Unlock()
+		return closed > before
+	}) {
+		t.Error("Dispose left the idle connection to Tempo open")
 	}
-	t.Error("Dispose left the idle connection to Tempo open")
 }
 
 func TestDisposeWithInvalidSettings(t *testing.T) {

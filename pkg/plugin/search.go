@@ -91,6 +91,7 @@ func (d *Datasource) searchTraces(ctx context.Context, ts *traceSearch) (*search
 	for i, f := range res.Fetched {
 		out.results[i] = explain.Analyze(f, ts.opts)
 	}
+	d.warnSearchDegraded(ctx, ts.q.QueryType, out)
 	return out, nil
 }
 

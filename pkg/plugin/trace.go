@@ -60,6 +60,7 @@ func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext
 	}
 	res := explain.Analyze(f, opts)
 	analysisSlots.release()
+	d.warnDegraded(ctx, QueryTypeTrace, res.Fetched)
 	executed := fromCache(executedQuery(res, lo), cached)
 	if compare {
 		b, err := d.explainer.Compare(ctx, res, start, end, baselineLimit, lo, opts)

@@ -107,7 +107,7 @@ func TestTraceQueryTempoFailures(t *testing.T) {
 			func(t *testing.T) string {
 				return seedTempo(t, fixtures.Route{Path: v2, Match: fixtures.HeaderIs("Authorization", "Bearer "+token), Handler: reply(http.StatusUnauthorized, "invalid token")}).URL
 			}, map[string]string{"tempoToken": token}, []any{"tempoAuth", "bearer"},
-			backend.StatusUnauthorized, "refused the request (HTTP 401: invalid token); check the token/tenant and the Tempo authentication",
+			backend.StatusUnauthorized, "refused the request (HTTP 401: invalid token); check the token/tenant: the Tempo authentication (tempoAuth)",
 		},
 		{
 			"Tempo failing (503)", seedTraceID,

@@ -253,11 +253,10 @@ func TestTraceQueryIDForms(t *testing.T) {
 	}
 }
 
-// TestTraceQueryPartialTrace: when Tempo says it returned only part of the
-// trace (v2 status PARTIAL, e.g. over its size limit), the frames say so.
-func TestTraceQueryPartialTrace(t *testing.T) {
-	// The v2 answer Tempo gives then: the captured trace as field 1, status
-	// PARTIAL (3 = 1) and its message (4).
+// partialTrace answers as Tempo does when it returns only part of a trace
+// (v2 status PARTIAL, e.g. over its size limit): the captured trace as
+// field 1, status PARTIAL (3 = 1) and its message (4).
+func partialTrace(t *testing.T) http.Handler {
 	var b []byte
 	b = protowire.AppendTag(b, 1, protowire.BytesType)
 	b = protowire.AppendBytes(b, fixtures.Load(t, "tempo/trace_v1_protobuf").Body)
@@ -265,11 +264,16 @@ func TestTraceQueryPartialTrace(t *testing.T) {
 	b = protowire.AppendVarint(b, 1)
 	b = protowire.AppendTag(b, 4, protowire.BytesType)
 	b = protowire.AppendString(b, "trace exceeds max size (max bytes: 5000000)")
-	partial := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/protobuf")
 		_, _ = w.Write(b)
 	})
-	tempoSrv, lokiSrv := seedTempo(t, fixtures.Route{Path: "/api/v2/traces/" + seedTraceID, Handler: partial}), seedLoki(t)
+}
+
+// TestTraceQueryPartialTrace: when Tempo says it returned only part of the
+// trace (v2 status PARTIAL, e.g. over its size limit), the frames say so.
+func TestTraceQueryPartialTrace(t *testing.T) {
+	tempoSrv, lokiSrv := seedTempo(t, fixtures.Route{Path: "/api/v2/traces/" + seedTraceID, Handler: partialTrace(t)}), seedLoki(t)
 	r := runTrace(t, pluginContext(t, settingsFor(tempoSrv.URL, lokiSrv.URL), nil), seedQuery(seedTraceID), captureRange)
 	if r.Error != nil {
 		t.Fatal(r.Error)

@@ -22,12 +22,15 @@ func (s *Settings) HTTPOptions(ctx context.Context, inst backend.DataSourceInsta
 	if err != nil {
 		return tempo, loki, backend.DownstreamErrorf("reading the data source's HTTP settings: %w", err)
 	}
-	tempo = s.upstreamOptions(base, "tempo", s.TempoAuth, s.TempoUser, s.TempoPassword, s.TempoToken, s.TempoTLSSkipVerify, s.TempoTLSCACert)
-	loki = s.upstreamOptions(base, "loki", s.LokiAuth, s.LokiUser, s.LokiPassword, s.LokiToken, s.LokiTLSSkipVerify, s.LokiTLSCACert)
+	tempo = s.upstreamOptions(base, "tempo", s.TempoAuth, s.TempoUser, s.TempoPassword, s.TempoToken, s.TempoTLSSkipVerify, s.TempoTLSCACert, s.TempoHeaders)
+	loki = s.upstreamOptions(base, "loki", s.LokiAuth, s.LokiUser, s.LokiPassword, s.LokiToken, s.LokiTLSSkipVerify, s.LokiTLSCACert, s.LokiHeaders)
 	return tempo, loki, nil
 }
 
-func (s *Settings) upstreamOptions(base httpclient.Options, upstream string, auth AuthKind, user, password, token string, skipVerify bool, caCert string) httpclient.Options {
+// upstreamOptions derives one upstream's options from the common ones. The
+// secure socks proxy (base.ProxyOptions, from enableSecureSocksProxy) is
+// kept for both: the proxy decides per data source, not per upstream.
+func (s *Settings) upstreamOptions(base httpclient.Options, upstream string, auth AuthKind, user, password, token string, skipVerify bool, caCert string, custom http.Header) httpclient.Options {
 	opts := base
 	// Copy the maps: the two upstreams must not share (and later mutate)
 	// one header set or label set.
@@ -54,6 +57,15 @@ func (s *Settings) upstreamOptions(base httpclient.Options, upstream string, aut
 		opts.BasicAuth = &httpclient.BasicAuthOptions{User: user, Password: password}
 	case AuthBearer:
 		opts.Header.Set("Authorization", "Bearer "+token)
+	}
+	// This upstream's own custom headers, after the common ones (which they
+	// replace when both name the same header). Load refused the ones that
+	// a setting owns (X-Scope-OrgID; Authorization with basic or bearer).
+	for name, values := range custom {
+		opts.Header.Del(name)
+		for _, v := range values {
+			opts.Header.Add(name, v)
+		}
 	}
 
 	var tlsOpts *httpclient.TLSOptions

@@ -28,7 +28,13 @@ func Load(inst backend.DataSourceInstanceSettings) (*Settings, error) {
 	s.LokiPassword = secret["lokiPassword"]
 	s.LokiTLSCACert = secret["lokiTlsCACert"]
 
-	if problems := s.validate(raw); len(problems) > 0 {
+	problems := s.validate(raw)
+	var hp []Problem
+	s.TempoHeaders, hp = readHeaders(inst.JSONData, secret, "tempo", "Tempo", s.TempoAuth)
+	problems = append(problems, hp...)
+	s.LokiHeaders, hp = readHeaders(inst.JSONData, secret, "loki", "Loki", s.LokiAuth)
+	problems = append(problems, hp...)
+	if len(problems) > 0 {
 		return nil, backend.DownstreamError(&ValidationError{Problems: problems})
 	}
 	return s, nil
@@ -80,6 +86,7 @@ type rawSettings struct {
 	LokiAuth           string   `json:"lokiAuth"`
 	LokiUser           string   `json:"lokiUser"`
 	LokiTLSSkipVerify  bool     `json:"lokiTlsSkipVerify"`
+	EnableSocksProxy   bool     `json:"enableSecureSocksProxy"`
 	LogSelector        string   `json:"logSelector"`
 	LogQueryMode       string   `json:"logQueryMode"`
 	RetryPattern       *string  `json:"retryPattern"`
@@ -181,33 +188,34 @@ func (n *number) orDefault(def int64, zeroIsUnset bool) int64 {
 
 func (r *rawSettings) settings() *Settings {
 	s := &Settings{
-		TempoURL:           strings.TrimSpace(r.TempoURL),
-		LokiURL:            strings.TrimSpace(r.LokiURL),
-		TenantID:           strings.TrimSpace(r.TenantID),
-		TempoAuth:          AuthKind(strings.TrimSpace(r.TempoAuth)),
-		TempoUser:          r.TempoUser,
-		TempoTLSSkipVerify: r.TempoTLSSkipVerify,
-		LokiAuth:           AuthKind(strings.TrimSpace(r.LokiAuth)),
-		LokiUser:           r.LokiUser,
-		LokiTLSSkipVerify:  r.LokiTLSSkipVerify,
-		LogSelector:        strings.TrimSpace(r.LogSelector),
-		LogQueryMode:       LogQueryMode(strings.TrimSpace(r.LogQueryMode)),
-		RetryPattern:       DefaultRetryPattern,
-		GiveUpPattern:      DefaultGiveUpPattern,
-		TraceIDFields:      fieldList(r.TraceIDFields, DefaultTraceIDFields),
-		SpanIDFields:       fieldList(r.SpanIDFields, DefaultSpanIDFields),
-		TimeoutSeconds:     int(r.TimeoutSeconds.orDefault(DefaultTimeoutSeconds, true)),
-		MinGapMs:           int(r.MinGapMs.orDefault(DefaultMinGapMs, false)),
-		LokiMarginSeconds:  int(r.LokiMarginSeconds.orDefault(DefaultLokiMarginSeconds, false)),
-		LokiMaxLines:       int(r.LokiMaxLines.orDefault(DefaultLokiMaxLines, true)),
-		MaxLinesPerSpan:    int(r.MaxLinesPerSpan.orDefault(DefaultMaxLinesPerSpan, true)),
-		TempoConcurrency:   int(r.TempoConcurrency.orDefault(DefaultTempoConcurrency, true)),
-		MaxTraceMB:         int(r.MaxTraceMB.orDefault(DefaultMaxTraceMB, true)),
-		MaxLogsMB:          int(r.MaxLogsMB.orDefault(DefaultMaxLogsMB, true)),
-		CompareByDefault:   r.CompareByDefault,
-		MaxLogLines:        int(r.MaxLogLines.orDefault(DefaultMaxLogLines, true)),
-		MaxEmbeddedLines:   int(r.MaxEmbeddedLines.orDefault(DefaultMaxEmbeddedLines, true)),
-		LogsDatasourceUID:  strings.TrimSpace(r.TracesToLogsV2.DatasourceUID),
+		TempoURL:               strings.TrimSpace(r.TempoURL),
+		LokiURL:                strings.TrimSpace(r.LokiURL),
+		TenantID:               strings.TrimSpace(r.TenantID),
+		TempoAuth:              AuthKind(strings.TrimSpace(r.TempoAuth)),
+		TempoUser:              r.TempoUser,
+		TempoTLSSkipVerify:     r.TempoTLSSkipVerify,
+		LokiAuth:               AuthKind(strings.TrimSpace(r.LokiAuth)),
+		LokiUser:               r.LokiUser,
+		LokiTLSSkipVerify:      r.LokiTLSSkipVerify,
+		EnableSecureSocksProxy: r.EnableSocksProxy,
+		LogSelector:            strings.TrimSpace(r.LogSelector),
+		LogQueryMode:           LogQueryMode(strings.TrimSpace(r.LogQueryMode)),
+		RetryPattern:           DefaultRetryPattern,
+		GiveUpPattern:          DefaultGiveUpPattern,
+		TraceIDFields:          fieldList(r.TraceIDFields, DefaultTraceIDFields),
+		SpanIDFields:           fieldList(r.SpanIDFields, DefaultSpanIDFields),
+		TimeoutSeconds:         int(r.TimeoutSeconds.orDefault(DefaultTimeoutSeconds, true)),
+		MinGapMs:               int(r.MinGapMs.orDefault(DefaultMinGapMs, false)),
+		LokiMarginSeconds:      int(r.LokiMarginSeconds.orDefault(DefaultLokiMarginSeconds, false)),
+		LokiMaxLines:           int(r.LokiMaxLines.orDefault(DefaultLokiMaxLines, true)),
+		MaxLinesPerSpan:        int(r.MaxLinesPerSpan.orDefault(DefaultMaxLinesPerSpan, true)),
+		TempoConcurrency:       int(r.TempoConcurrency.orDefault(DefaultTempoConcurrency, true)),
+		MaxTraceMB:             int(r.MaxTraceMB.orDefault(DefaultMaxTraceMB, true)),
+		MaxLogsMB:              int(r.MaxLogsMB.orDefault(DefaultMaxLogsMB, true)),
+		CompareByDefault:       r.CompareByDefault,
+		MaxLogLines:            int(r.MaxLogLines.orDefault(DefaultMaxLogLines, true)),
+		MaxEmbeddedLines:       int(r.MaxEmbeddedLines.orDefault(DefaultMaxEmbeddedLines, true)),
+		LogsDatasourceUID:      strings.TrimSpace(r.TracesToLogsV2.DatasourceUID),
 	}
 	if s.TempoAuth == "" {
 		s.TempoAuth = AuthNone

@@ -5,6 +5,7 @@
 package settings
 
 import (
+	"net/http"
 	"regexp"
 	"time"
 )
@@ -145,6 +146,17 @@ type Settings struct {
 	LokiPassword string `json:"-"`
 	// LokiTLSCACert is a PEM CA certificate for Loki (lokiTlsCACert).
 	LokiTLSCACert string `json:"-"`
+
+	// EnableSecureSocksProxy sends both upstreams' requests through
+	// Grafana's secure socks proxy (the SDK's key; the SDK's httpclient
+	// options carry it, see HTTPOptions).
+	EnableSecureSocksProxy bool `json:"enableSecureSocksProxy"`
+	// TempoHeaders and LokiHeaders are the custom headers sent to each
+	// upstream (tempoHttpHeaderName1..N with secureJsonData
+	// tempoHttpHeaderValue1..N, and the same for loki; see headers.go).
+	// The values are secrets, so the headers are never marshalled.
+	TempoHeaders http.Header `json:"-"`
+	LokiHeaders  http.Header `json:"-"`
 
 	// Retry is RetryPattern compiled, case-insensitive.
 	Retry *regexp.Regexp `json:"-"`

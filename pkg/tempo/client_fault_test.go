@@ -164,7 +164,7 @@ func TestTraceUpstreamDown(t *testing.T) {
 }
 
 func TestTraceTimeoutAndCancelLeaveNoGoroutine(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer fixtures.VerifyNoLeaks(t, goleak.IgnoreCurrent())
 	arrived := make(chan struct{}, 4)
 	srv := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}

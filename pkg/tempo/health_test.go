@@ -42,7 +42,6 @@ func TestHealthFailures(t *testing.T) {
 	}{
 		{"not a Tempo API (echo 404)", []fixtures.Route{{Path: "/api/echo", Handler: http.NotFoundHandler()}}, "this URL is not a Tempo API"},
 		{"a web server answering 200 to everything", []fixtures.Route{{Path: "/api/echo", Capture: "loki/labels"}}, "this URL is not a Tempo API"},
-		{"build info that is not build info", []fixtures.Route{{Path: "/api/status/buildinfo", Capture: "tempo/echo"}}, "not build information"},
 		{"credentials refused on the tenant-scoped call", []fixtures.Route{{Path: "/api/search/tags", Handler: replyWith(http.StatusUnauthorized, "invalid token")}}, "check the token/tenant"},
 		{"multi-tenant Tempo without tenant", []fixtures.Route{{Path: "/api/search/tags", Capture: "loki/auth_labels_missing_org_id"}}, "set the tenant id"},
 		{"Tempo failing", []fixtures.Route{{Path: "/api/status/buildinfo", Handler: replyWith(http.StatusBadGateway, "")}}, "HTTP 502"},
@@ -63,6 +62,31 @@ func TestHealthWithoutBuildInfoEndpoint(t *testing.T) {
 	info, err := New(srv.URL, srv.Client(), "").Health(context.Background())
 	if err != nil || info.Version != "" {
 		t.Fatalf("an old Tempo without build info is healthy with an unknown version; got %+v, %v", info, err)
+	}
+}
+
+// emptyBuildInfo is what Tempo and Loki built from source (no ldflags)
+// answer on their build-info endpoints.
+const emptyBuildInfo = `{"version":"","revision":"","branch":"","buildUser":"","buildDate":"","goVersion":""}`
+
+func TestHealthWithEmptyOrOddBuildInfo(t *testing.T) {
+	// /api/echo answering "echo" proves the Tempo API; build info only adds
+	// the version, so an empty or unreadable one leaves it unknown.
+	for name, h := range map[string]http.Handler{
+		"built from source":   replyWith(http.StatusOK, emptyBuildInfo),
+		"not build info":      replyWith(http.StatusOK, "echo"),
+		"an empty 200 answer": replyWith(http.StatusOK, ""),
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := fixtures.Tempo(t, fixtures.Route{Path: "/api/status/buildinfo", Handler: h})
+			info, err := New(srv.URL, srv.Client(), "").Health(context.Background())
+			if err != nil || info.Version != "" {
+				t.Fatalf("want healthy with an unknown version; got %+v, %v", info, err)
+			}
+			if n := len(srv.Requests()); n != 3 {
+				t.Errorf("want echo, buildinfo and the tenant-scoped tags call, got %v", srv.Paths())
+			}
+		})
 	}
 }
 

@@ -41,8 +41,8 @@ func (c *Client) Search(ctx context.Context, traceql string, start, end time.Tim
 	}
 	res, err := DecodeSearch(resp.Body)
 	if err != nil {
-		return nil, backend.DownstreamError(fmt.Errorf("the answer from %s%s is not a Tempo search result (%w); check the Tempo URL (tempoUrl) in the data source settings",
-			c.BaseURL(), path, err))
+		return nil, backend.DownstreamError(fmt.Errorf("the answer from %s%s is not a Tempo search result (%w); check %s%s",
+			c.BaseURL(), path, err, c.up.Hints().URL, c.up.Hints().Where))
 	}
 	return res, nil
 }

@@ -84,8 +84,8 @@ func (c *Client) decodeTrace(id, path string, resp *httpx.Response, decodePB fun
 	case errors.Is(err, ErrTraceNotFound):
 		return nil, backend.DownstreamError(&NotFoundError{TraceID: id})
 	case err != nil:
-		return nil, backend.DownstreamError(fmt.Errorf("the answer from %s%s is not a Tempo trace (%w); check the Tempo URL (tempoUrl) in the data source settings",
-			c.BaseURL(), path, err))
+		return nil, backend.DownstreamError(fmt.Errorf("the answer from %s%s is not a Tempo trace (%w); check %s%s",
+			c.BaseURL(), path, err, c.up.Hints().URL, c.up.Hints().Where))
 	}
 	return res, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tracegap/correlator/pkg/correlate"
 	"github.com/tracegap/correlator/pkg/explain"
+	"github.com/tracegap/correlator/pkg/httpx"
 	"github.com/tracegap/correlator/pkg/loki"
 	"github.com/tracegap/correlator/pkg/model"
 	"github.com/tracegap/correlator/pkg/report"
@@ -64,7 +65,7 @@ func newFlagSet(f *explainFlags) *flag.FlagSet {
 	fs.StringVar(&f.tokenEnv, "token-env", "", "`NAME` of an environment variable holding a bearer token for Tempo and Loki (the token itself is never a flag)")
 	fs.DurationVar(&f.timeout, "timeout", defaultTimeout, "time limit of each request to Tempo or Loki")
 	fs.StringVar(&f.selector, "selector", defaultSelector, "LogQL stream `selector` the log query starts from")
-	fs.StringVar(&f.logMode, "log-mode", string(loki.ModeAuto), "how Loki finds the trace's lines: line (id in the line), metadata (trace_id structured metadata) or auto (the line filter, plus the metadata filter for lines whose text lacks the id; each line fetched once)")
+	fs.StringVar(&f.logMode, "log-mode", string(loki.ModeAuto), "how Loki finds the trace's lines, `MODE`: line (id in the line), metadata (trace_id structured metadata) or auto (the line filter, plus the metadata filter for lines whose text lacks the id; each line fetched once)")
 	fs.DurationVar(&f.margin, "margin", defaultMargin, "widen the log search around the trace's own time bounds by this much on each side")
 	fs.IntVar(&f.maxLines, "max-lines", defaultMaxLines, "most log lines fetched for the trace")
 	fs.StringVar(&f.traceFile, "trace", "", "exported trace `FILE`: Tempo/OTLP JSON or protobuf (v1 or v2)")
@@ -97,12 +98,11 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, explainUsage)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
+		printFlags(stdout, fs)
 		return errHelp
 	}
 	if err != nil {
-		return usagef("%v", err)
+		return usagef("%s", dashDash(err.Error()))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
@@ -195,12 +195,65 @@ func runExplain(args []string, stdout, stderr io.Writer) error {
 	}
 
 	if f.format == "json" {
-		return report.JSON(stdout, res)
+		err = report.JSON(stdout, res)
+	} else {
+		err = report.Text(stdout, res, report.Options{
+			Width:  width(f.width),
+			Color:  !f.noColor && colorable(stdout),
+			Source: source,
+		})
 	}
-	return report.Text(stdout, res, report.Options{
-		Width:  width(f.width),
-		Color:  !f.noColor && colorable(stdout),
-		Source: source,
+	if err != nil {
+		return err
+	}
+	return partial(res)
+}
+
+// partial returns a *partialError when the answer lacks what was asked
+// for: logs that Loki failed to give (all of them, or one of auto mode's
+// two queries), spans Tempo left out, lines cut by --max-lines. Logs not asked for (no --loki, no --logs) are no gap.
+func partial(res *explain.Result) error {
+	var reasons []string
+	f := res.Fetched
+	if f.Trace != nil && f.Trace.Partial {
+		reasons = append(reasons, "Tempo returned only part of the trace")
+	}
+	if f.LogsErr != nil {
+		reasons = append(reasons, "the logs are missing because Loki failed")
+	}
+	if f.Logs != nil && len(f.Logs.FailedQueries) > 0 {
+		reasons = append(reasons, "one of the two Loki queries failed, so some logs may be missing")
+	}
+	if f.Logs != nil && f.Logs.Capped {
+		reasons = append(reasons, "only the first --max-lines log lines were fetched")
+	}
+	if len(reasons) == 0 {
+		return nil
+	}
+	return &partialError{reasons: reasons}
+}
+
+// dashDash writes the flag package's "-name" as "--name", the way the
+// usage lines and every other message write the options.
+func dashDash(msg string) string {
+	msg = strings.ReplaceAll(msg, "not defined: -", "not defined: --")
+	return strings.ReplaceAll(msg, " for flag -", " for flag --")
+}
+
+// printFlags lists the options the way the usage lines write them
+// (--tempo URL), where the flag package would write -tempo URL.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(fl *flag.Flag) {
+		name, usage := flag.UnquoteUsage(fl)
+		line := "  --" + fl.Name
+		if name != "" {
+			line += " " + name
+		}
+		def := ""
+		if fl.DefValue != "" && fl.DefValue != "false" && fl.DefValue != "0" {
+			def = fmt.Sprintf(" (default %s)", fl.DefValue)
+		}
+		fmt.Fprintf(w, "%s\n    \t%s%s\n", line, strings.ReplaceAll(usage, "\n", "\n    \t"), def)
 	})
 }
 
@@ -453,6 +506,10 @@ func explainLive(ctx context.Context, f *explainFlags, id string, opts correlate
 	if err != nil {
 		return nil, "", usagef("--log-mode: %v", err)
 	}
+	if strings.TrimSpace(f.selector) == "" {
+		// CheckSelector's own words point at the data source settings.
+		return nil, "", usagef("--selector is empty; give a LogQL stream selector such as %s (the default)", defaultSelector)
+	}
 	if _, err := loki.CheckSelector(f.selector); err != nil {
 		return nil, "", usagef("--selector: %v", err)
 	}
@@ -467,7 +524,7 @@ func explainLive(ctx context.Context, f *explainFlags, id string, opts correlate
 	defer hc.CloseIdleConnections()
 
 	source := "from Tempo " + tempoBase
-	ex := &explain.Explainer{Tempo: tempo.New(f.tempoURL, hc, f.tenant)}
+	ex := &explain.Explainer{Tempo: tempo.New(f.tempoURL, hc, f.tenant, tempo.WithHints(flagHints("Tempo", "--tempo")))}
 	if lokiBase == "" && f.compare {
 		return nil, "", usagef("--compare needs --loki URL too: what is typical comes from the logs of the requests like this one")
 	}
@@ -481,7 +538,7 @@ func explainLive(ctx context.Context, f *explainFlags, id string, opts correlate
 		res.Notices = append(res.Notices, explain.Notice{Severity: explain.Info, Text: "No --loki URL was given, so the trace's logs were not looked up and there are no log-derived waits or retries; add --loki URL."})
 		return res, source, nil
 	}
-	ex.Loki = loki.New(f.lokiURL, hc, f.tenant)
+	ex.Loki = loki.New(f.lokiURL, hc, f.tenant, loki.WithHints(flagHints("Loki", "--loki")))
 	source += " and Loki " + lokiBase
 	lo := explain.LogOptions{
 		Selector: f.selector, Mode: mode, Margin: f.margin, MaxLines: f.maxLines,
@@ -498,4 +555,19 @@ func explainLive(ctx context.Context, f *explainFlags, id string, opts correlate
 		}
 	}
 	return res, source, nil
+}
+
+// flagHints word the clients' messages for the terminal: they name this
+// command's flags, not the data source's settings, and the requests come
+// from this machine, not from Grafana.
+func flagHints(name, urlFlag string) httpx.Hints {
+	return httpx.Hints{
+		URL:       fmt.Sprintf("the %s URL (%s)", name, urlFlag),
+		Auth:      "the token (--token-env) and tenant (--tenant)",
+		Tenant:    "the tenant id with --tenant",
+		TLS:       "make this machine trust its CA certificate (add it to the system's certificates or point SSL_CERT_FILE at it)",
+		Timeout:   "raise --timeout",
+		LineLimit: "--max-lines",
+		From:      "this machine",
+	}
 }

@@ -16,14 +16,19 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
-// Exit codes: 0 when the trace was explained (also when only its logs were
-// missing), 1 when a file or an upstream failed, 2 for a usage error.
+// Exit codes: 0 when the trace was explained, 1 when a file or Tempo
+// failed, 2 for a usage error, 3 when the trace was explained but the answer
+// is partial (Loki failed so logs are missing, Tempo returned part of the
+// trace, or --max-lines cut the logs): the report is printed, and scripts
+// can tell it from a complete one.
 const (
 	exitOK       = 0
 	exitFailed   = 1
 	exitUsage    = 2
+	exitPartial  = 3
 	program      = "tracegap"
 	explainUsage = `Usage:
   tracegap explain --tempo URL [--loki URL] [--tenant ID] [--token-env NAME] TRACEID
@@ -46,6 +51,10 @@ warnings; then the details.
   --compare         also compare the trace with up to --baseline (20) other requests of
                     its root service and operation (the hour around it): what this one
                     spent its time on that the typical one did not
+
+Exit status: 0 explained; 1 a file or Tempo failed; 2 usage error; 3 explained,
+but the answer is partial (Loki failed so the logs are missing, Tempo returned
+part of the trace, or --max-lines cut the logs; the report says which).
 
 Options:
 `
@@ -93,10 +102,22 @@ func usagef(format string, args ...any) error {
 // errHelp is returned when -h asked for the usage, already printed.
 var errHelp = errors.New("help")
 
+// partialError is returned after the report of a partial answer was
+// printed: the exit status says so (exitPartial), stderr says why.
+type partialError struct{ reasons []string }
+
+func (e *partialError) Error() string {
+	return "the answer is partial: " + strings.Join(e.reasons, "; ")
+}
+
 // finish prints err and maps it to an exit code.
 func finish(stderr io.Writer, err error) int {
 	if err == nil || errors.Is(err, errHelp) {
 		return exitOK
+	}
+	if pe, ok := errors.AsType[*partialError](err); ok {
+		fmt.Fprintf(stderr, "%s explain: %s (exit status %d)\n", program, pe.Error(), exitPartial)
+		return exitPartial
 	}
 	if ue, ok := errors.AsType[*usageError](err); ok {
 		fmt.Fprintf(stderr, "%s explain: %s\nRun '%s explain -h' for usage.\n", program, ue.msg, program)

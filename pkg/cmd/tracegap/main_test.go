@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/tracegap/correlator/pkg/explain/searchtest"
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/tracegap/correlator/pkg/internal/fixtures"
 )
 
@@ -471,7 +473,8 @@ func TestLiveMode(t *testing.T) {
 	}
 }
 
-// When Loki fails, the trace is still explained, with a notice, exit 0.
+// When Loki fails, the trace is still explained, with a notice, and the
+// exit status says the answer is partial (3).
 func TestLiveModeLokiFails(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -491,8 +494,11 @@ func TestLiveModeLokiFails(t *testing.T) {
 				lokiURL = fixtures.Loki(t, tc.routes...).URL
 			}
 			out, stderr, code := cli(t, "explain", "--tempo", tempoSrv.URL, "--loki", lokiURL, "--width", "1000", seedTraceID)
-			if code != exitOK || stderr != "" {
-				t.Fatalf("exit %d, stderr %q", code, stderr)
+			if code != exitPartial || stderr != "tracegap explain: the answer is partial: the logs are missing because Loki failed (exit status 3)\n" {
+				t.Fatalf("exit %d, stderr %q; want 3 and why", code, stderr)
+			}
+			if strings.Contains(out, "data source settings") || strings.Contains(out, "lokiUrl") || strings.Contains(out, "Grafana") {
+				t.Errorf("the notice names the data source's settings, not the flags:\n%s", out)
 			}
 			for _, want := range []string{"Logs are missing because Loki failed", tc.notice, "└─ data-aggregator-b metric-db-b.query"} {
 				if !strings.Contains(out, want) {
@@ -611,7 +617,9 @@ func TestUsageErrors(t *testing.T) {
 		{"retry pattern matches all", []string{"explain", "--example", "--retry-pattern", ".*"}, "matches every log line"},
 		{"give-up pattern", []string{"explain", "--example", "--give-up-pattern", "giving up ("}, "--give-up-pattern is not a valid regular expression"},
 		{"give-up pattern matches all", []string{"explain", "--example", "--give-up-pattern", "x*"}, "--give-up-pattern \"x*\" matches every log line"},
-		{"unknown flag", []string{"explain", "--bogus"}, "flag provided but not defined: -bogus"},
+		{"unknown flag", []string{"explain", "--bogus"}, "flag provided but not defined: --bogus"},
+		{"bad flag value", []string{"explain", "--example", "--width", "wide"}, `invalid value "wide" for flag --width`},
+		{"empty selector", []string{"explain", "--tempo", tempoURL, "--selector", " ", seedTraceID}, "--selector is empty; give a LogQL stream selector such as"},
 		{"width", []string{"explain", "--example", "--width", "-3"}, "--width -3 is negative"},
 		{"tempo scheme", []string{"explain", "--tempo", "ftp://tempo", seedTraceID}, "--tempo is not an http(s) base URL"},
 		{"tempo password", []string{"explain", "--tempo", "tempo:3200:pw", seedTraceID}, "--tempo is not an http(s) base URL"},
@@ -839,6 +847,136 @@ func TestLiveModeCompare(t *testing.T) {
 		_, stderr, code := cli(t, append([]string{"explain"}, tc.args...)...)
 		if code != exitUsage || !strings.Contains(stderr, tc.says) {
 			t.Errorf("%q: exit %d, stderr %q; want a usage error saying %q", tc.args, code, stderr, tc.says)
+		}
+	}
+}
+
+// TestExitStatusPartial: a report that lacks what was asked for exits 3
+// (the report is still printed); one that lacks only what was not asked
+// for (no --loki) exits 0.
+func TestExitStatusPartial(t *testing.T) {
+	// Tempo's v2 answer for a trace over its size limit: the captured
+	// trace, status PARTIAL and its message.
+	var b []byte
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendBytes(b, fixtures.Load(t, "tempo/trace_v1_protobuf").Body)
+	b = protowire.AppendTag(b, 3, protowire.VarintType)
+	b = protowire.AppendVarint(b, 1)
+	b = protowire.AppendTag(b, 4, protowire.BytesType)
+	b = protowire.AppendString(b, "trace exceeds max size (max bytes: 5000000)")
+	partialTrace := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/protobuf")
+		_, _ = w.Write(b)
+	})
+	full := fixtures.Route{Path: tracePath, Capture: "tempo/trace_v2_protobuf"}
+	seedLoki := func(t testing.TB) string {
+		return fixtures.Loki(t,
+			fixtures.Route{Path: queryRange, Match: fixtures.QueryHas("query", "|~"), Capture: "loki/query_range_line_filter_categorized"},
+			fixtures.Route{Path: queryRange, Match: fixtures.QueryHas("query", "trace_id=~"), Capture: "loki/query_range_structured_metadata_categorized"},
+		).URL
+	}
+	tests := []struct {
+		name   string
+		tempo  fixtures.Route
+		loki   func(t testing.TB) string // nil: no --loki
+		extra  []string
+		code   int
+		stderr string
+	}{
+		{"complete", full, seedLoki, nil, exitOK, ""},
+		{"no --loki asked for", full, nil, nil, exitOK, ""},
+		{"Loki down", full, fixtures.ClosedURL, nil, exitPartial, "the logs are missing because Loki failed"},
+		{"partial trace", fixtures.Route{Path: tracePath, Handler: partialTrace}, seedLoki, nil, exitPartial, "Tempo returned only part of the trace"},
+		{"partial trace, Loki down", fixtures.Route{Path: tracePath, Handler: partialTrace}, fixtures.ClosedURL, []string{"--format", "json"}, exitPartial,
+			"Tempo returned only part of the trace; the logs are missing because Loki failed"},
+		{"one of the two Loki queries fails", full, func(t testing.TB) string {
+			return fixtures.Loki(t,
+				fixtures.Route{Path: queryRange, Match: fixtures.QueryHas("query", "|~"), Capture: "loki/query_range_line_filter_categorized"},
+				fixtures.Route{Path: queryRange, Match: fixtures.QueryHas("query", "trace_id=~"), Capture: "loki/query_range_bad_logql"},
+			).URL
+		}, nil, exitPartial, "one of the two Loki queries failed"},
+		{"lines cut by --max-lines", full, seedLoki, []string{"--max-lines", "3"}, exitPartial, "only the first --max-lines log lines were fetched"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"explain", "--tempo", fixtures.Tempo(t, tc.tempo).URL}
+			if tc.loki != nil {
+				args = append(args, "--loki", tc.loki(t))
+			}
+			out, stderr, code := cli(t, append(append(args, tc.extra...), seedTraceID)...)
+			if code != tc.code || !strings.Contains(stderr, tc.stderr) || (tc.stderr == "") != (stderr == "") {
+				t.Fatalf("exit %d, stderr %q; want %d and %q", code, stderr, tc.code, tc.stderr)
+			}
+			if !strings.Contains(out, "data-aggregator-b") {
+				t.Errorf("the report is printed whatever the exit status:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestErrorsNameFlags: the terminal's errors say which flag to change, not
+// which data source setting, and that the upstream must be reachable from
+// this machine, not from Grafana.
+func TestErrorsNameFlags(t *testing.T) {
+	tests := []struct {
+		name  string
+		tempo func(t testing.TB) string
+		extra []string
+		want  []string
+	}{
+		{"unreachable", fixtures.ClosedURL, nil, []string{"check the Tempo URL (--tempo) and that Tempo is running and reachable from this machine"}},
+		{"not Tempo", func(t testing.TB) string { return fixtures.NewServer(t).URL }, nil, []string{"check the Tempo URL (--tempo)"}},
+		{"token refused", func(t testing.TB) string {
+			return fixtures.NewServer(t, fixtures.Route{Path: tracePath, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "invalid token", http.StatusUnauthorized) })}).URL
+		}, nil, []string{"check the token/tenant: the token (--token-env) and tenant (--tenant)"}},
+		{"needs a tenant", func(t testing.TB) string {
+			return fixtures.NewServer(t, fixtures.Route{Path: tracePath, Capture: "loki/auth_query_range_missing_org_id"}).URL
+		}, nil, []string{"set the tenant id with --tenant"}},
+		{"timeout", func(t testing.TB) string {
+			return fixtures.NewServer(t, fixtures.Route{Path: tracePath, Handler: http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) { <-r.Context().Done() })}).URL
+		}, []string{"--timeout", "50ms"}, []string{"raise --timeout"}},
+		{"login page", func(t testing.TB) string {
+			return fixtures.NewServer(t, fixtures.Route{Path: tracePath, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "text/html")
+				_, _ = w.Write([]byte("<html><title>Sign in</title></html>"))
+			})}).URL
+		}, nil, []string{"check the Tempo URL (--tempo) and that no proxy or single sign-on intercepts requests from this machine"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := cli(t, append(append([]string{"explain", "--tempo", tc.tempo(t)}, tc.extra...), seedTraceID)...)
+			if code != exitFailed {
+				t.Errorf("exit %d, want 1", code)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q: %s", w, stderr)
+				}
+			}
+			for _, setting := range []string{"data source settings", "tempoUrl", "tempoAuth", "tenantId", "timeoutSeconds", "Grafana"} {
+				if strings.Contains(stderr, setting) {
+					t.Errorf("stderr names %q: %s", setting, stderr)
+				}
+			}
+		})
+	}
+}
+
+// TestHelpWritesFlagsAsTheUsageDoes: the option list writes --tempo URL as
+// the usage lines do, not the flag package's -tempo URL.
+func TestHelpWritesFlagsAsTheUsageDoes(t *testing.T) {
+	out, _, code := cli(t, "explain", "--help")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"\n  --tempo URL\n", "\n  --loki URL\n", "\n  --token-env NAME\n", "\n  --log-mode MODE\n", "Exit status: 0 explained", "3 explained,\nbut the answer is partial"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help lacks %q:\n%s", want, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "  -") && !strings.HasPrefix(line, "  --") {
+			t.Errorf("help writes a flag with one dash: %q", line)
 		}
 	}
 }
