@@ -11,10 +11,6 @@ import { ConfigEditor } from './ConfigEditor';
 
 type Settings = DataSourceSettings<TracegapOptions, TracegapSecureJsonData>;
 
-// The form is large and userEvent types key by key; on a busy machine that can
-// take longer than Jest's default 5 s per test.
-jest.setTimeout(30000);
-
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n';
 const tempo = endpointSelectors('tempo');
 const loki = endpointSelectors('loki');
@@ -47,6 +43,20 @@ function byLabel(label: string): HTMLElement {
   return input;
 }
 
+// Every keystroke re-renders the whole form, so on a busy machine typing text
+// key by key is what made these tests slow (and a timed-out test typed into
+// the next one). Text that is not about typing is pasted: one input event,
+// whatever the machine's speed; userEvent runs without delays between events.
+function newUser() {
+  return userEvent.setup({ delay: null });
+}
+
+/** Replaces an input's text with one paste, as a user pasting a value would. */
+async function fill(user: ReturnType<typeof newUser>, el: HTMLElement, text: string) {
+  await user.clear(el);
+  await user.paste(text);
+}
+
 // Renders the editor the way Grafana does: each onOptionsChange comes back as
 // the new options prop. Returns the recorded payloads.
 function setup(initial: Settings = newSettings()) {
@@ -65,7 +75,7 @@ function setup(initial: Settings = newSettings()) {
   }
   render(<Harness />);
   const last = (): Settings => onOptionsChange.mock.calls[onOptionsChange.mock.calls.length - 1][0];
-  return { onOptionsChange, last, user: userEvent.setup() };
+  return { onOptionsChange, last, user: newUser() };
 }
 
 // Grafana's data source service with two data sources, answering the picker's
@@ -138,12 +148,11 @@ describe('ConfigEditor', () => {
 
   it('explains a URL without http(s)', async () => {
     const { user } = setup();
-    await user.type(byLabel(loki.url.label), 'loki:3100');
+    await fill(user, byLabel(loki.url.label), 'loki:3100');
     expect(
       screen.getByText('Enter a full URL starting with http:// or https://, e.g. http://loki:3100')
     ).toBeInTheDocument();
-    await user.clear(byLabel(loki.url.label));
-    await user.type(byLabel(loki.url.label), 'https://loki.example.com');
+    await fill(user, byLabel(loki.url.label), 'https://loki.example.com');
     expect(screen.queryByText(/Enter a full URL/)).not.toBeInTheDocument();
   });
 
@@ -154,8 +163,8 @@ describe('ConfigEditor', () => {
     await user.click(within(group).getByRole('radio', { name: 'Basic authentication' }));
     expect(last()).toEqual({ ...initial, jsonData: { tempoAuth: 'basic' } });
 
-    await user.type(byLabel(tempo.user.label), 'grafana');
-    await user.type(byLabel(tempo.password.label), 'hunter2');
+    await fill(user, byLabel(tempo.user.label), 'grafana');
+    await fill(user, byLabel(tempo.password.label), 'hunter2');
     expect(last()).toEqual({
       ...initial,
       jsonData: { tempoAuth: 'basic', tempoUser: 'grafana' },
@@ -170,7 +179,7 @@ describe('ConfigEditor', () => {
   it('bearer authentication stores the token as a secret', async () => {
     const initial = newSettings({ jsonData: { lokiAuth: 'bearer' } });
     const { last, user } = setup(initial);
-    await user.type(byLabel(loki.token.label), 'glc_abc');
+    await fill(user, byLabel(loki.token.label), 'glc_abc');
     expect(last()).toEqual({ ...initial, secureJsonData: { lokiToken: 'glc_abc' } });
   });
 
@@ -230,28 +239,35 @@ describe('ConfigEditor', () => {
   it('stores the shared tenant ID', async () => {
     const initial = newSettings();
     const { last, user } = setup(initial);
-    await user.type(byLabel(C.tenantId.label), 'tenant-a');
+    await fill(user, byLabel(C.tenantId.label), 'tenant-a');
     expect(last()).toEqual({ ...initial, jsonData: { tenantId: 'tenant-a' } });
   });
 
   it('edits the log correlation settings', async () => {
     const initial = newSettings();
     const { last, user } = setup(initial);
-    await user.click(byLabel(C.correlation.logSelector.label));
-    await user.paste('{job="api"}');
-    await user.type(byLabel(C.correlation.traceIdFields.label), 'trace_id{Enter}traceId{Enter}');
-    await user.type(byLabel(C.correlation.spanIdFields.label), 'span_id{Enter}');
+    await fill(user, byLabel(C.correlation.logSelector.label), '{job="api"}');
+    await fill(user, byLabel(C.correlation.traceIdFields.label), 'trace_id');
+    await user.keyboard('{Enter}');
+    await user.paste('traceId');
+    await user.keyboard('{Enter}');
+    await fill(user, byLabel(C.correlation.spanIdFields.label), 'span_id');
+    await user.keyboard('{Enter}');
     await user.click(screen.getByRole('radio', { name: 'Structured metadata' }));
-    await user.click(byLabel(C.correlation.retryPattern.label));
-    await user.paste('retry #\\d+');
-    await user.type(byLabel(C.correlation.minGapMs.label), '250');
-    await user.type(byLabel(C.correlation.lokiMaxLines.label), '10000');
-    await user.type(byLabel(C.correlation.maxLinesPerSpan.label), '20');
-    await user.type(byLabel(C.correlation.lokiMarginSeconds.label), '0');
-    await user.type(byLabel(C.correlation.timeoutSeconds.label), '60');
-    await user.type(byLabel(C.correlation.tempoConcurrency.label), '4');
-    await user.type(byLabel(C.correlation.maxTraceMB.label), '64');
-    await user.type(byLabel(C.correlation.maxLogsMB.label), '128');
+    await fill(user, byLabel(C.correlation.retryPattern.label), 'retry #\\d+');
+    const numbers: Array<[string, string]> = [
+      [C.correlation.minGapMs.label, '250'],
+      [C.correlation.lokiMaxLines.label, '10000'],
+      [C.correlation.maxLinesPerSpan.label, '20'],
+      [C.correlation.lokiMarginSeconds.label, '0'],
+      [C.correlation.timeoutSeconds.label, '60'],
+      [C.correlation.tempoConcurrency.label, '4'],
+      [C.correlation.maxTraceMB.label, '64'],
+      [C.correlation.maxLogsMB.label, '128'],
+    ];
+    for (const [label, value] of numbers) {
+      await fill(user, byLabel(label), value);
+    }
     expect(last()).toEqual({
       ...initial,
       jsonData: {
@@ -329,8 +345,8 @@ describe('ConfigEditor', () => {
       const initial = newSettings({ jsonData: { tracesToLogsV2: { datasourceUid: 'loki-uid' } } });
       const { last, user } = setup(initial);
       expect(screen.getByText('Loki (prod)')).toBeInTheDocument();
-      await user.type(byLabel(C.traceToLogs.spanStartTimeShift.label), '-5m');
-      await user.type(byLabel(C.traceToLogs.spanEndTimeShift.label), '5m');
+      await fill(user, byLabel(C.traceToLogs.spanStartTimeShift.label), '-5m');
+      await fill(user, byLabel(C.traceToLogs.spanEndTimeShift.label), '5m');
       await user.click(byLabel(C.traceToLogs.filterByTraceID.label));
       await user.click(byLabel(C.traceToLogs.filterBySpanID.label));
       await user.click(byLabel(C.traceToLogs.tags.label));
