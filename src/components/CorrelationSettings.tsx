@@ -1,27 +1,31 @@
 import React from 'react';
 import { SelectableValue } from '@grafana/data';
-import { Field, FieldSet, Input, RadioButtonGroup, TagsInput } from '@grafana/ui';
+import { Field, FieldSet, Input, RadioButtonGroup, Switch, TagsInput } from '@grafana/ui';
 
 import { ConfigEditorSelectors } from '../selectors';
-import { DEFAULT_SETTINGS, LogQueryMode, NumericSetting, SETTING_RANGES, TracegapOptions } from '../types';
+import {
+  DEFAULT_SETTINGS,
+  LOG_QUERY_MODE_DESCRIPTIONS,
+  LogQueryMode,
+  NumericSetting,
+  SETTING_RANGES,
+  TracegapOptions,
+} from '../types';
 import { validateLogSelector, validateRegex, validateWholeNumber } from '../validation';
-import { parseNumberInput, Settings, withJsonData } from './options';
+import { jsonPatch, parseNumberInput, Settings, withJsonData } from './options';
 
 const S = ConfigEditorSelectors.correlation;
 
+// One wording for the modes everywhere (types.ts); the radio buttons show it as a tooltip.
 const modeOptions: Array<SelectableValue<LogQueryMode>> = [
-  {
-    label: 'Auto',
-    value: 'auto',
-    description: 'Filter on structured metadata when Loki has it, else on the line text',
-  },
-  { label: 'Line filter', value: 'line', description: 'Find lines that contain the trace ID (|= "<trace id>")' },
-  {
-    label: 'Structured metadata',
-    value: 'metadata',
-    description: 'Filter on the trace ID field in structured metadata (| trace_id="<trace id>")',
-  },
+  { label: 'Auto', value: 'auto', description: capitalise(LOG_QUERY_MODE_DESCRIPTIONS.auto) },
+  { label: 'Line filter', value: 'line', description: capitalise(LOG_QUERY_MODE_DESCRIPTIONS.line) },
+  { label: 'Structured metadata', value: 'metadata', description: capitalise(LOG_QUERY_MODE_DESCRIPTIONS.metadata) },
 ];
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
 
 // One row per numeric setting, in the order shown, with what it means.
 const numberFields: Array<{ key: NumericSetting; description: string }> = [
@@ -45,6 +49,15 @@ const numberFields: Array<{ key: NumericSetting; description: string }> = [
   },
   { key: 'maxTraceMB', description: 'Largest Tempo response accepted; bigger traces fail with a clear error.' },
   { key: 'maxLogsMB', description: 'Largest Loki response accepted per request.' },
+  {
+    key: 'maxLogLines',
+    description:
+      'Log lines the answer carries in its logs frame: first those around gaps and retries, then the rest in time order. The analysis still uses every line read.',
+  },
+  {
+    key: 'maxEmbeddedLines',
+    description: "Log lines shown in the trace view's span events, for the whole trace (on top of the per-span limit).",
+  },
 ];
 
 interface Props {
@@ -58,9 +71,13 @@ export function CorrelationSettings({ options, onOptionsChange }: Props) {
   const set = (patch: Partial<TracegapOptions>) => onOptionsChange(withJsonData(options, patch));
   const logSelectorError = validateLogSelector(jsonData.logSelector);
   const retryError = validateRegex(jsonData.retryPattern);
+  const giveUpError = validateRegex(jsonData.giveUpPattern);
   // An empty list means "use the defaults", so store none rather than [].
-  const setFields = (key: 'traceIdFields' | 'spanIdFields') => (tags: string[]) =>
-    set({ [key]: tags.length ? tags : undefined });
+  const setFields = (key: 'traceIdFields' | 'spanIdFields') => (tags: string[]) => {
+    const patch: Partial<TracegapOptions> = {};
+    patch[key] = tags.length ? tags : undefined;
+    set(patch);
+  };
 
   return (
     <FieldSet label={S.section}>
@@ -107,7 +124,10 @@ export function CorrelationSettings({ options, onOptionsChange }: Props) {
         />
       </Field>
 
-      <Field label={S.logQueryMode.label} description="How Loki is asked for the lines of one trace.">
+      <Field
+        label={S.logQueryMode.label}
+        description={`How Loki is asked for the lines of one trace. Auto: ${LOG_QUERY_MODE_DESCRIPTIONS.auto}.`}
+      >
         <RadioButtonGroup<LogQueryMode>
           aria-label={S.logQueryMode.label}
           options={modeOptions}
@@ -131,6 +151,32 @@ export function CorrelationSettings({ options, onOptionsChange }: Props) {
         />
       </Field>
 
+      <Field
+        label={S.giveUpPattern.label}
+        description="Regular expression (Go RE2, case-insensitive) for a line that gives up retrying: it is not a retry, and the retry before it failed."
+        invalid={!!giveUpError}
+        error={giveUpError}
+      >
+        <Input
+          id={S.giveUpPattern.id}
+          value={jsonData.giveUpPattern ?? ''}
+          placeholder={DEFAULT_SETTINGS.giveUpPattern}
+          width={60}
+          onChange={(e) => set({ giveUpPattern: e.currentTarget.value })}
+        />
+      </Field>
+
+      <Field
+        label={S.compareByDefault.label}
+        description="Trace queries also fetch up to 20 other traces of the time range with the same root service and operation, and say what this one spent more on. A query's own Compare switch wins."
+      >
+        <Switch
+          id={S.compareByDefault.id}
+          value={!!jsonData.compareByDefault}
+          onChange={(e) => set({ compareByDefault: e.currentTarget.checked || undefined })}
+        />
+      </Field>
+
       {numberFields.map(({ key, description }) => {
         const error = validateWholeNumber(jsonData[key], SETTING_RANGES[key]);
         return (
@@ -143,7 +189,7 @@ export function CorrelationSettings({ options, onOptionsChange }: Props) {
               width={20}
               value={jsonData[key] ?? ''}
               placeholder={String(DEFAULT_SETTINGS[key])}
-              onChange={(e) => set({ [key]: parseNumberInput(e.currentTarget.value) })}
+              onChange={(e) => set(jsonPatch(key, parseNumberInput(e.currentTarget.value)))}
             />
           </Field>
         );

@@ -4,7 +4,7 @@ import userEvent from '@testing-library/user-event';
 
 import { QueryEditorSelectors as S } from '../selectors';
 import { newDataSource } from '../test-utils';
-import { Measure, TracegapOptions, TracegapQuery } from '../types';
+import { Measure, MEASURES, TracegapOptions, TracegapQuery } from '../types';
 import { QueryEditor } from './QueryEditor';
 
 // Renders the editor the way Grafana does: each onChange comes back as the new
@@ -155,13 +155,13 @@ describe('QueryEditor', () => {
     expect(screen.queryByText(/^All: /)).not.toBeInTheDocument();
   });
 
-  it('offers measures for wait metrics, all three by default', () => {
+  it('offers measures for wait metrics, all of them by default', () => {
     setup({ refId: 'A', queryType: 'waitMetrics', query: '{}' });
     const input = screen.getByLabelText(S.measures.label);
     // The visible label is bound to the select's input, not only an aria-label.
     expect(document.querySelector(`label[for="${S.measures.id}-A"]`)).toHaveTextContent(S.measures.label);
     expect(input).toHaveAttribute('id', `${S.measures.id}-A`);
-    expect(screen.getByText('All: wait_ms, unaccounted_ms, retries')).toBeInTheDocument();
+    expect(screen.getByText(`All: ${MEASURES.join(', ')}`)).toBeInTheDocument();
   });
 
   it('selecting a measure propagates it and runs the query', async () => {
@@ -215,7 +215,7 @@ describe('QueryEditor', () => {
     expect(onChange).toHaveBeenCalledTimes(2);
     expect(lastChange()).toEqual({ refId: 'A', queryType: 'waitMetrics', groupBy: 'service', measures: undefined });
     expect(onRunQuery).toHaveBeenCalledTimes(2);
-    expect(screen.getByText('All: wait_ms, unaccounted_ms, retries')).toBeInTheDocument();
+    expect(screen.getByText(`All: ${MEASURES.join(', ')}`)).toBeInTheDocument();
   });
 
   it('removes one picked measure with its remove button', async () => {
