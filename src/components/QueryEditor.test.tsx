@@ -278,6 +278,165 @@ describe('QueryEditor', () => {
     expect(onRunQuery).not.toHaveBeenCalled();
   });
 
+  describe('TraceQL field', () => {
+    it('highlights the query it holds', () => {
+      setup({ refId: 'A', queryType: 'search', query: '{resource.service.name="api" && duration > 500ms}' });
+      const input = screen.getByLabelText(S.query.label);
+      expect(input).toHaveValue('{resource.service.name="api" && duration > 500ms}');
+      expect(input).toHaveAttribute('aria-invalid', 'false');
+      const highlight = screen.getByTestId(`${input.id}-highlight`);
+      // The coloured copy shows exactly the text, in pieces of known kinds.
+      expect(highlight).toHaveTextContent('{resource.service.name="api" && duration > 500ms}', {
+        normalizeWhitespace: false,
+      });
+      const kinds = Array.from(highlight.querySelectorAll('[data-token]'))
+        .filter((el) => el.getAttribute('data-token') !== 'plain')
+        .map((el) => [el.textContent, el.getAttribute('data-token')]);
+      expect(kinds).toEqual([
+        ['resource.service.name', 'attribute'],
+        ['=', 'operator'],
+        ['"api"', 'string'],
+        ['&&', 'operator'],
+        ['duration', 'intrinsic'],
+        ['>', 'operator'],
+        ['500ms', 'number'],
+      ]);
+      expect(screen.queryByTestId(S.traceqlError.testId)).not.toBeInTheDocument();
+    });
+
+    it('re-highlights as the query changes and stores it', async () => {
+      const { lastChange, user } = setup({ refId: 'A', queryType: 'waitMetrics' });
+      const input = screen.getByLabelText(S.query.label);
+      await user.click(input);
+      await user.paste('{ span.http.status_code >= 500 }');
+      expect(lastChange()).toEqual({ refId: 'A', queryType: 'waitMetrics', query: '{ span.http.status_code >= 500 }' });
+      const highlight = screen.getByTestId(`${input.id}-highlight`);
+      expect(highlight.querySelector('[data-token="attribute"]')).toHaveTextContent('span.http.status_code');
+      expect(highlight.querySelector('[data-token="number"]')).toHaveTextContent('500');
+    });
+
+    it('shows a syntax error inline, underlines where it is, and still runs the query', async () => {
+      const { onRunQuery, user } = setup({ refId: 'A', queryType: 'search' });
+      const input = screen.getByLabelText(S.query.label);
+      await user.click(input);
+      await user.paste('{ span.foo = }');
+      expect(await screen.findByTestId(S.traceqlError.testId)).toHaveTextContent(
+        'TraceQL syntax error at character 14: unexpected "}"'
+      );
+      expect(input).toHaveAttribute('aria-invalid', 'true');
+      expect(screen.getByTestId(`${input.id}-highlight`).querySelector('[data-token="error"]')).toHaveTextContent('}');
+      // Tempo is the judge: the grammar may lag its syntax, so the query still runs.
+      await user.keyboard('{Enter}');
+      expect(onRunQuery).toHaveBeenCalledTimes(1);
+
+      await user.clear(input);
+      await user.paste('{ span.foo = "bar" }');
+      expect(screen.queryByTestId(S.traceqlError.testId)).not.toBeInTheDocument();
+      expect(input).toHaveAttribute('aria-invalid', 'false');
+    });
+
+    it('says when a query ends too early', () => {
+      setup({ refId: 'A', queryType: 'annotations', query: '{ status = error' });
+      expect(screen.getByTestId(S.traceqlError.testId)).toHaveTextContent(
+        'TraceQL syntax error: the query ends too early'
+      );
+    });
+
+    it('accepts an empty query (all traces)', () => {
+      setup({ refId: 'A', queryType: 'search', query: '' });
+      expect(screen.queryByTestId(S.traceqlError.testId)).not.toBeInTheDocument();
+    });
+  });
+
+  describe('comparison and log lines (trace queries)', () => {
+    it('compare is off by default, and the baseline size appears when it is switched on', async () => {
+      const { onRunQuery, lastChange, user } = setup({ refId: 'A', queryType: 'trace', traceId: 'abc' });
+      const compare = screen.getByLabelText(S.compare.label);
+      expect(compare).not.toBeChecked();
+      expect(screen.queryByLabelText(S.baselineLimit.label)).not.toBeInTheDocument();
+      await user.click(compare);
+      expect(lastChange()).toEqual({ refId: 'A', queryType: 'trace', traceId: 'abc', compare: true });
+      expect(onRunQuery).toHaveBeenCalledTimes(1);
+      const baseline = screen.getByLabelText(S.baselineLimit.label);
+      expect(baseline).toHaveAttribute('placeholder', '20');
+      await user.click(baseline);
+      await user.paste('50');
+      expect(lastChange()).toEqual({
+        refId: 'A',
+        queryType: 'trace',
+        traceId: 'abc',
+        compare: true,
+        baselineLimit: 50,
+      });
+    });
+
+    it("starts from the data source's compareByDefault, and a query can switch it off", async () => {
+      const { lastChange, user } = setup(
+        { refId: 'A', queryType: 'trace', traceId: 'abc' },
+        { compareByDefault: true }
+      );
+      expect(screen.getByLabelText(S.compare.label)).toBeChecked();
+      await user.click(screen.getByLabelText(S.compare.label));
+      expect(lastChange()).toEqual({ refId: 'A', queryType: 'trace', traceId: 'abc', compare: false });
+      expect(screen.queryByLabelText(S.baselineLimit.label)).not.toBeInTheDocument();
+    });
+
+    it.each([
+      [2, 'Enter a whole number from 3 to 200 (traces), or leave empty for the default'],
+      [201, 'Enter a whole number from 3 to 200 (traces), or leave empty for the default'],
+    ])('rejects a baseline of %p traces and does not run', async (n, message) => {
+      const { onRunQuery, user } = setup({ refId: 'A', queryType: 'trace', traceId: 'abc', compare: true });
+      await user.click(screen.getByLabelText(S.baselineLimit.label));
+      await user.paste(String(n));
+      await user.keyboard('{Enter}');
+      expect(screen.getByText(message)).toBeInTheDocument();
+      expect(onRunQuery).not.toHaveBeenCalled();
+    });
+
+    it("overrides maxLogLines, with the data source's value as placeholder", async () => {
+      const { lastChange, user } = setup({ refId: 'A', queryType: 'trace', traceId: 'abc' }, { maxLogLines: 800 });
+      const lines = screen.getByLabelText(S.maxLogLines.label);
+      expect(lines).toHaveAttribute('placeholder', '800');
+      await user.click(lines);
+      await user.paste('100');
+      expect(lastChange()).toEqual({ refId: 'A', queryType: 'trace', traceId: 'abc', maxLogLines: 100 });
+    });
+
+    it.each(['search', 'waitMetrics', 'annotations'] as const)('offers no comparison for %s', (queryType) => {
+      setup({ refId: 'A', queryType });
+      expect(screen.queryByLabelText(S.compare.label)).not.toBeInTheDocument();
+      expect(screen.queryByLabelText(S.maxLogLines.label)).not.toBeInTheDocument();
+    });
+  });
+
+  it('offers the breakdown measures for wait metrics', async () => {
+    const { onChange, user } = setup({ refId: 'A', queryType: 'waitMetrics', query: '{}' });
+    expect(MEASURES).toEqual([
+      'wait_ms',
+      'unaccounted_ms',
+      'retries',
+      'breakdown_waiting_ms',
+      'breakdown_network_ms',
+      'breakdown_failed_attempt_ms',
+    ]);
+    await user.click(screen.getByLabelText(S.measures.label));
+    await user.click(screen.getByText('breakdown_network_ms'));
+    expect(onChange).toHaveBeenLastCalledWith({
+      refId: 'A',
+      queryType: 'waitMetrics',
+      query: '{}',
+      measures: ['breakdown_network_ms'],
+    });
+  });
+
+  it('links to the query documentation', () => {
+    setup({ refId: 'A', queryType: 'trace' });
+    expect(screen.getByRole('link', { name: new RegExp(S.docs.link) })).toHaveAttribute(
+      'href',
+      'https://github.com/tracegap/correlator#query-types'
+    );
+  });
+
   it('gives each query row its own input ids', () => {
     const datasource = newDataSource();
     render(

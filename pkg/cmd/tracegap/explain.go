@@ -58,7 +58,7 @@ func newFlagSet(f *explainFlags) *flag.FlagSet {
 	fs.StringVar(&f.tokenEnv, "token-env", "", "`NAME` of an environment variable holding a bearer token for Tempo and Loki (the token itself is never a flag)")
 	fs.DurationVar(&f.timeout, "timeout", defaultTimeout, "time limit of each request to Tempo or Loki")
 	fs.StringVar(&f.selector, "selector", defaultSelector, "LogQL stream `selector` the log query starts from")
-	fs.StringVar(&f.logMode, "log-mode", string(loki.ModeAuto), "how Loki finds the trace's lines: line (id in the line), metadata (trace_id structured metadata) or auto (both)")
+	fs.StringVar(&f.logMode, "log-mode", string(loki.ModeAuto), "how Loki finds the trace's lines: line (id in the line), metadata (trace_id structured metadata) or auto (the line-filter query, plus a structured-metadata query for lines whose text does not carry the id (each line fetched once))")
 	fs.DurationVar(&f.margin, "margin", defaultMargin, "widen the log search around the trace's own time bounds by this much on each side")
 	fs.IntVar(&f.maxLines, "max-lines", defaultMaxLines, "most log lines fetched for the trace")
 	fs.StringVar(&f.traceFile, "trace", "", "exported trace `FILE`: Tempo/OTLP JSON or protobuf (v1 or v2)")
