@@ -262,3 +262,14 @@ export const SETTING_RANGES: Record<NumericSetting, { min: number; max: number; 
 
 /** The two backends a data source talks to; used to build their settings keys. */
 export type Backend = 'tempo' | 'loki';
+
+/**
+ * A variable's query as the editor and the backend see it. Variables saved by
+ * hand or by older versions store the text alone ("services()"); the editor
+ * stores { query: "services()" }.
+ */
+export function toVariableQuery(q: string | Partial<TracegapVariableQuery> | undefined): TracegapVariableQuery {
+  const text = typeof q === 'string' ? q : q?.query;
+  const refId = (typeof q === 'object' && q?.refId) || 'TracegapVariableQuery';
+  return { ...(typeof q === 'object' ? q : {}), refId, query: text?.trim() || DEFAULT_VARIABLE_QUERY };
+}

@@ -5,8 +5,7 @@ import { Alert, InlineField, InlineFieldRow, RadioButtonGroup, Stack, Text, Text
 import type { DataSource } from '../datasource';
 import { docUrl } from '../docs';
 import { VariableQueryEditorSelectors as S } from '../selectors';
-import { TracegapOptions, TracegapQuery, TracegapVariableQuery, VARIABLE_QUERIES } from '../types';
-import { toVariableQuery } from '../variables';
+import { toVariableQuery, TracegapOptions, TracegapQuery, TracegapVariableQuery, VARIABLE_QUERIES } from '../types';
 
 type Props = QueryEditorProps<DataSource, TracegapQuery, TracegapOptions, TracegapVariableQuery>;
 
