@@ -17,13 +17,12 @@ import {
   pickedMeasures,
   TracegapOptions,
   TracegapQuery,
+  TracegapVariableQuery,
+  VARIABLE_QUERIES,
 } from './types';
+import { TracegapVariableSupport } from './variables';
 
-/** Variable queries the data source answers, each backed by one backend resource. */
-export const VARIABLE_QUERIES: Record<string, { resource: string; description: string }> = {
-  'services()': { resource: 'services', description: "Tempo's service names" },
-  'labels()': { resource: 'labels', description: "Loki's label names" },
-};
+export { VARIABLE_QUERIES };
 
 /** The Tracegap data source: queries run in the Go backend; this class prepares them. */
 export class DataSource extends DataSourceWithBackend<TracegapQuery, TracegapOptions> {
@@ -41,6 +40,10 @@ export class DataSource extends DataSourceWithBackend<TracegapQuery, TracegapOpt
   constructor(instanceSettings: DataSourceInstanceSettings<TracegapOptions>) {
     super(instanceSettings);
     this.settings = instanceSettings.jsonData ?? {};
+    // Template variables get their own editor (choose services or labels,
+    // with a preview); it still stores the services()/labels() text, so
+    // variables saved or provisioned before keep working.
+    this.variables = new TracegapVariableSupport(this);
   }
 
   getDefaultQuery(_: CoreApp): Partial<TracegapQuery> {
@@ -76,7 +79,7 @@ export class DataSource extends DataSourceWithBackend<TracegapQuery, TracegapOpt
   }
 
   async metricFindQuery(
-    query: string | { query?: string },
+    query: string | Partial<TracegapVariableQuery>,
     options?: LegacyMetricFindQueryOptions
   ): Promise<MetricFindValue[]> {
     const text = (typeof query === 'string' ? query : (query?.query ?? '')).trim();

@@ -17,6 +17,13 @@ export function endpointSelectors(backend: Backend) {
     token: { label: `${name} bearer token`, id: `tracegap-${backend}-token` },
     tlsSkipVerify: { label: `Skip ${name} TLS certificate verification`, id: `tracegap-${backend}-tls-skip-verify` },
     caCert: { label: `${name} CA certificate`, id: `tracegap-${backend}-ca-cert` },
+    headers: {
+      section: `${name} custom HTTP headers`,
+      add: `Add ${name} header`,
+      name: (n: number) => ({ label: `${name} header ${n} name`, id: `tracegap-${backend}-header-name-${n}` }),
+      value: (n: number) => ({ label: `${name} header ${n} value`, id: `tracegap-${backend}-header-value-${n}` }),
+      remove: (n: number) => `Remove ${name} header ${n}`,
+    },
   };
 }
 
@@ -40,7 +47,10 @@ export const ConfigEditorSelectors = {
     tempoConcurrency: { label: 'Tempo concurrency', id: 'tracegap-tempo-concurrency' },
     maxTraceMB: { label: 'Max trace size (MiB)', id: 'tracegap-max-trace-mb' },
     maxLogsMB: { label: 'Max log response size (MiB)', id: 'tracegap-max-logs-mb' },
+    maxLogLines: { label: 'Max log lines shown', id: 'tracegap-max-log-lines' },
+    maxEmbeddedLines: { label: 'Max log lines in the trace view', id: 'tracegap-max-embedded-lines' },
   },
+  docs: { link: 'Tracegap configuration documentation' },
   traceToLogs: {
     section: 'Trace to logs',
     datasource: { label: 'Loki data source', id: 'tracegap-trace-to-logs-datasource' },
@@ -67,4 +77,14 @@ export const QueryEditorSelectors = {
   minGapMs: { label: 'Min gap (ms)', id: 'tracegap-query-min-gap-ms' },
   logSelector: { label: 'Log selector', id: 'tracegap-query-log-selector' },
   emptyState: { testId: 'tracegap-query-empty-state' },
+  maxLogLines: { label: 'Max log lines', id: 'tracegap-query-max-log-lines' },
+  traceqlError: { testId: 'tracegap-query-traceql-error' },
+  docs: { link: 'Tracegap query documentation' },
+};
+
+/** Labels of the template variable query editor. */
+export const VariableQueryEditorSelectors = {
+  kind: { label: 'Values' },
+  preview: { testId: 'tracegap-variable-preview', label: 'Preview of values' },
+  docs: { link: 'Tracegap variable documentation' },
 };

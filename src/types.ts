@@ -22,7 +22,14 @@ export type GroupBy = (typeof GROUP_BYS)[number];
  * Numbers a wait-metrics query can return, in the order the backend emits them
  * (pkg/frames Measures); each becomes the series' `measure` label.
  */
-export const MEASURES = ['wait_ms', 'unaccounted_ms', 'retries'] as const;
+export const MEASURES = [
+  'wait_ms',
+  'unaccounted_ms',
+  'retries',
+  'breakdown_waiting_ms',
+  'breakdown_network_ms',
+  'breakdown_failed_attempt_ms',
+] as const;
 
 /** One number a wait-metrics query returns per service (and operation). */
 export type Measure = (typeof MEASURES)[number];
@@ -44,15 +51,34 @@ export interface TracegapQuery extends DataQuery {
   groupBy?: GroupBy;
   /** Numbers a waitMetrics query returns; absent or empty means all of MEASURES. */
   measures?: Measure[];
-  /** Trace queries: compare with other traces like it; absent means the data source's compareByDefault. */
+  /** Trace queries: compare with like traces of the time range (absent: the data source's compareByDefault). */
   compare?: boolean;
-  /** Trace queries: how many traces like it to compare with (3–200; absent means 20). */
+  /** Trace queries with compare: how many like traces form the baseline (BASELINE_LIMIT_RANGE). */
   baselineLimit?: number;
+  /** Override of the data source's maxLogLines: log lines the logs frame carries. */
+  maxLogLines?: number;
 }
 
-/** Traces a comparison fetches when the query sets no baselineLimit, and its bounds (pkg/explain). */
+/** Like traces a comparison fetches when the query sets no baselineLimit. */
 export const DEFAULT_BASELINE_LIMIT = 20;
+
+/** The baseline sizes the backend accepts. */
 export const BASELINE_LIMIT_RANGE = { min: 3, max: 200, unit: 'traces' };
+
+/** Variable queries the data source answers, each backed by one backend resource. */
+export const VARIABLE_QUERIES: Record<string, { resource: string; label: string; description: string }> = {
+  'services()': { resource: 'services', label: 'Services', description: "Tempo's service names" },
+  'labels()': { resource: 'labels', label: 'Loki labels', description: "Loki's label names" },
+};
+
+/** The variable query a new variable starts with. */
+export const DEFAULT_VARIABLE_QUERY = 'services()';
+
+/** A template variable query: which names the variable lists. */
+export interface TracegapVariableQuery extends DataQuery {
+  /** `services()` (Tempo's service names) or `labels()` (Loki's label names); see VARIABLE_QUERIES. */
+  query: string;
+}
 
 /** Query type a new query starts with. */
 export const DEFAULT_QUERY_TYPE: QueryType = 'trace';
@@ -90,6 +116,22 @@ export type AuthMethod = 'none' | 'basic' | 'bearer';
 
 /** How the backend asks Loki for a trace's logs. */
 export type LogQueryMode = 'auto' | 'line' | 'metadata';
+
+/**
+ * What each log query mode does, in the one wording every surface uses (the
+ * README, the CLI's --log-mode and the config editor say the same).
+ */
+export const LOG_QUERY_MODE_DESCRIPTIONS: Record<LogQueryMode, string> = {
+  auto: 'the line filter, plus the structured-metadata filter over the lines whose text does not match it, so each line is fetched once',
+  line: 'a line filter: lines whose text contains the trace ID (any case, with or without leading zeros)',
+  metadata: 'a structured-metadata filter on the trace ID field (| trace_id="<trace id>")',
+};
+
+/** Custom HTTP headers per upstream: jsonData <backend>HttpHeaderName<n>, secureJsonData <backend>HttpHeaderValue<n>. */
+export type HeaderNameKey = `${Backend}HttpHeaderName${number}`;
+
+/** The secret value of one custom header, matching a HeaderNameKey of the same number. */
+export type HeaderValueKey = `${Backend}HttpHeaderValue${number}`;
 
 /** One tag mapping of Grafana's trace-to-logs settings. */
 export interface TraceToLogsTag {
@@ -143,8 +185,16 @@ export interface TracegapOptions extends DataSourceJsonData {
   /** Largest Loki response body accepted, in MiB. */
   maxLogsMB?: number;
   tracesToLogsV2?: TraceToLogsOptionsV2;
-  /** Trace queries without a compare field compare with typical (off). */
+  /** Trace queries compare with like traces unless the query says otherwise. */
   compareByDefault?: boolean;
+  /** Log lines the logs frame carries (the analysis still uses every line fetched). */
+  maxLogLines?: number;
+  /** Log lines embedded in the trace view's span events, for the whole trace. */
+  maxEmbeddedLines?: number;
+  /** The SDK's Secure Socks Proxy switch (Grafana's own key). */
+  enableSecureSocksProxy?: boolean;
+  /** Names of custom headers, sent with every request to that upstream. */
+  [header: HeaderNameKey]: string | undefined;
 }
 
 /** Secrets; Grafana stores them encrypted and only the backend ever sees them. */
@@ -155,6 +205,8 @@ export interface TracegapSecureJsonData {
   lokiPassword?: string;
   tempoTlsCACert?: string;
   lokiTlsCACert?: string;
+  /** Values of custom headers (often credentials), matching the names in jsonData. */
+  [header: HeaderValueKey]: string | undefined;
 }
 
 /** The defaults the backend applies to absent settings; the editors show them as placeholders. */
@@ -174,6 +226,8 @@ export const DEFAULT_SETTINGS = {
   tempoConcurrency: 8,
   maxTraceMB: 512,
   maxLogsMB: 512,
+  maxLogLines: 5000,
+  maxEmbeddedLines: 20000,
 } as const;
 
 /** Numeric settings, each edited as a whole number. */
@@ -185,7 +239,9 @@ export type NumericSetting =
   | 'timeoutSeconds'
   | 'tempoConcurrency'
   | 'maxTraceMB'
-  | 'maxLogsMB';
+  | 'maxLogsMB'
+  | 'maxLogLines'
+  | 'maxEmbeddedLines';
 
 /**
  * The ranges the backend accepts (pkg/settings limits): generous, to catch
@@ -200,7 +256,20 @@ export const SETTING_RANGES: Record<NumericSetting, { min: number; max: number; 
   tempoConcurrency: { min: 1, max: 64, unit: 'requests' },
   maxTraceMB: { min: 1, max: 4096, unit: 'MiB' },
   maxLogsMB: { min: 1, max: 4096, unit: 'MiB' },
+  maxLogLines: { min: 1, max: 1_000_000, unit: 'lines' },
+  maxEmbeddedLines: { min: 1, max: 1_000_000, unit: 'lines' },
 };
 
 /** The two backends a data source talks to; used to build their settings keys. */
 export type Backend = 'tempo' | 'loki';
+
+/**
+ * A variable's query as the editor and the backend see it. Variables saved by
+ * hand or by older versions store the text alone ("services()"); the editor
+ * stores { query: "services()" }.
+ */
+export function toVariableQuery(q: string | Partial<TracegapVariableQuery> | undefined): TracegapVariableQuery {
+  const text = typeof q === 'string' ? q : q?.query;
+  const refId = (typeof q === 'object' && q?.refId) || 'TracegapVariableQuery';
+  return { ...(typeof q === 'object' ? q : {}), refId, query: text?.trim() || DEFAULT_VARIABLE_QUERY };
+}

@@ -1,19 +1,16 @@
 import React, { useState } from 'react';
 import { DataSourceInstanceSettings, DataSourcePluginMeta, DataSourceSettings } from '@grafana/data';
-import { DataSourceSrv, setDataSourceSrv } from '@grafana/runtime';
+import { config, DataSourceSrv, setDataSourceSrv } from '@grafana/runtime';
 import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 
+import { docUrl } from '../docs';
 import { ConfigEditorSelectors as C, endpointSelectors } from '../selectors';
 import { newSettings } from '../test-utils';
 import { TracegapOptions, TracegapSecureJsonData } from '../types';
 import { ConfigEditor } from './ConfigEditor';
 
 type Settings = DataSourceSettings<TracegapOptions, TracegapSecureJsonData>;
-
-// The form is large and userEvent types key by key; on a busy machine that can
-// take longer than Jest's default 5 s per test.
-jest.setTimeout(30000);
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n';
 const tempo = endpointSelectors('tempo');
@@ -47,6 +44,20 @@ function byLabel(label: string): HTMLElement {
   return input;
 }
 
+// Every keystroke re-renders the whole form, so on a busy machine typing text
+// key by key is what made these tests slow (and a timed-out test typed into
+// the next one). Text that is not about typing is pasted: one input event,
+// whatever the machine's speed; userEvent runs without delays between events.
+function newUser() {
+  return userEvent.setup({ delay: null });
+}
+
+/** Replaces an input's text with one paste, as a user pasting a value would. */
+async function fill(user: ReturnType<typeof newUser>, el: HTMLElement, text: string) {
+  await user.clear(el);
+  await user.paste(text);
+}
+
 // Renders the editor the way Grafana does: each onOptionsChange comes back as
 // the new options prop. Returns the recorded payloads.
 function setup(initial: Settings = newSettings()) {
@@ -65,7 +76,7 @@ function setup(initial: Settings = newSettings()) {
   }
   render(<Harness />);
   const last = (): Settings => onOptionsChange.mock.calls[onOptionsChange.mock.calls.length - 1][0];
-  return { onOptionsChange, last, user: userEvent.setup() };
+  return { onOptionsChange, last, user: newUser() };
 }
 
 // Grafana's data source service with two data sources, answering the picker's
@@ -118,11 +129,33 @@ describe('ConfigEditor', () => {
       [C.correlation.tempoConcurrency.label, '8'],
       [C.correlation.maxTraceMB.label, '512'],
       [C.correlation.maxLogsMB.label, '512'],
+      [C.correlation.maxLogLines.label, '5000'],
+      [C.correlation.maxEmbeddedLines.label, '20000'],
     ];
     for (const [label, placeholder] of defaults) {
       expect(byLabel(label)).toHaveAttribute('placeholder', placeholder);
     }
+    expect(byLabel(C.correlation.giveUpPattern.label)).toHaveAttribute(
+      'placeholder',
+      "not retrying|giving up|no more retries|won't retry|will not retry|retries exhausted"
+    );
+    expect(byLabel(C.correlation.compareByDefault.label)).not.toBeChecked();
     expect(screen.getByRole('radio', { name: 'Auto' })).toBeChecked();
+    // One wording of auto everywhere (README, CLI, here).
+    expect(
+      screen.getByText(
+        'How Loki is asked for the lines of one trace. Auto: the line filter, plus the structured-metadata filter over the lines whose text does not match it, so each line is fetched once.'
+      )
+    ).toBeInTheDocument();
+    expect(screen.getByRole('link', { name: new RegExp(C.docs.link) })).toHaveAttribute(
+      'href',
+      'https://github.com/tracegap/correlator#configuration'
+    );
+    expect(docUrl('configuration')).toBe('https://github.com/tracegap/correlator#configuration');
+    // No proxy switch unless the Grafana server runs Secure Socks Proxy.
+    expect(screen.queryByText('Secure Socks Proxy')).not.toBeInTheDocument();
+    // No custom headers until one is added.
+    expect(queryByLabel(tempo.headers.name(1).label)).not.toBeInTheDocument();
     // With no authentication, no credential inputs are shown.
     expect(queryByLabel(tempo.password.label)).not.toBeInTheDocument();
     expect(queryByLabel(tempo.token.label)).not.toBeInTheDocument();
@@ -138,12 +171,11 @@ describe('ConfigEditor', () => {
 
   it('explains a URL without http(s)', async () => {
     const { user } = setup();
-    await user.type(byLabel(loki.url.label), 'loki:3100');
+    await fill(user, byLabel(loki.url.label), 'loki:3100');
     expect(
       screen.getByText('Enter a full URL starting with http:// or https://, e.g. http://loki:3100')
     ).toBeInTheDocument();
-    await user.clear(byLabel(loki.url.label));
-    await user.type(byLabel(loki.url.label), 'https://loki.example.com');
+    await fill(user, byLabel(loki.url.label), 'https://loki.example.com');
     expect(screen.queryByText(/Enter a full URL/)).not.toBeInTheDocument();
   });
 
@@ -154,8 +186,8 @@ describe('ConfigEditor', () => {
     await user.click(within(group).getByRole('radio', { name: 'Basic authentication' }));
     expect(last()).toEqual({ ...initial, jsonData: { tempoAuth: 'basic' } });
 
-    await user.type(byLabel(tempo.user.label), 'grafana');
-    await user.type(byLabel(tempo.password.label), 'hunter2');
+    await fill(user, byLabel(tempo.user.label), 'grafana');
+    await fill(user, byLabel(tempo.password.label), 'hunter2');
     expect(last()).toEqual({
       ...initial,
       jsonData: { tempoAuth: 'basic', tempoUser: 'grafana' },
@@ -170,7 +202,7 @@ describe('ConfigEditor', () => {
   it('bearer authentication stores the token as a secret', async () => {
     const initial = newSettings({ jsonData: { lokiAuth: 'bearer' } });
     const { last, user } = setup(initial);
-    await user.type(byLabel(loki.token.label), 'glc_abc');
+    await fill(user, byLabel(loki.token.label), 'glc_abc');
     expect(last()).toEqual({ ...initial, secureJsonData: { lokiToken: 'glc_abc' } });
   });
 
@@ -230,28 +262,39 @@ describe('ConfigEditor', () => {
   it('stores the shared tenant ID', async () => {
     const initial = newSettings();
     const { last, user } = setup(initial);
-    await user.type(byLabel(C.tenantId.label), 'tenant-a');
+    await fill(user, byLabel(C.tenantId.label), 'tenant-a');
     expect(last()).toEqual({ ...initial, jsonData: { tenantId: 'tenant-a' } });
   });
 
   it('edits the log correlation settings', async () => {
     const initial = newSettings();
     const { last, user } = setup(initial);
-    await user.click(byLabel(C.correlation.logSelector.label));
-    await user.paste('{job="api"}');
-    await user.type(byLabel(C.correlation.traceIdFields.label), 'trace_id{Enter}traceId{Enter}');
-    await user.type(byLabel(C.correlation.spanIdFields.label), 'span_id{Enter}');
+    await fill(user, byLabel(C.correlation.logSelector.label), '{job="api"}');
+    await fill(user, byLabel(C.correlation.traceIdFields.label), 'trace_id');
+    await user.keyboard('{Enter}');
+    await user.paste('traceId');
+    await user.keyboard('{Enter}');
+    await fill(user, byLabel(C.correlation.spanIdFields.label), 'span_id');
+    await user.keyboard('{Enter}');
     await user.click(screen.getByRole('radio', { name: 'Structured metadata' }));
-    await user.click(byLabel(C.correlation.retryPattern.label));
-    await user.paste('retry #\\d+');
-    await user.type(byLabel(C.correlation.minGapMs.label), '250');
-    await user.type(byLabel(C.correlation.lokiMaxLines.label), '10000');
-    await user.type(byLabel(C.correlation.maxLinesPerSpan.label), '20');
-    await user.type(byLabel(C.correlation.lokiMarginSeconds.label), '0');
-    await user.type(byLabel(C.correlation.timeoutSeconds.label), '60');
-    await user.type(byLabel(C.correlation.tempoConcurrency.label), '4');
-    await user.type(byLabel(C.correlation.maxTraceMB.label), '64');
-    await user.type(byLabel(C.correlation.maxLogsMB.label), '128');
+    await fill(user, byLabel(C.correlation.retryPattern.label), 'retry #\\d+');
+    await fill(user, byLabel(C.correlation.giveUpPattern.label), 'gave up after \\d+ attempts');
+    await user.click(byLabel(C.correlation.compareByDefault.label));
+    const numbers: Array<[string, string]> = [
+      [C.correlation.minGapMs.label, '250'],
+      [C.correlation.lokiMaxLines.label, '10000'],
+      [C.correlation.maxLinesPerSpan.label, '20'],
+      [C.correlation.lokiMarginSeconds.label, '0'],
+      [C.correlation.timeoutSeconds.label, '60'],
+      [C.correlation.tempoConcurrency.label, '4'],
+      [C.correlation.maxTraceMB.label, '64'],
+      [C.correlation.maxLogsMB.label, '128'],
+      [C.correlation.maxLogLines.label, '2000'],
+      [C.correlation.maxEmbeddedLines.label, '500'],
+    ];
+    for (const [label, value] of numbers) {
+      await fill(user, byLabel(label), value);
+    }
     expect(last()).toEqual({
       ...initial,
       jsonData: {
@@ -268,6 +311,10 @@ describe('ConfigEditor', () => {
         tempoConcurrency: 4,
         maxTraceMB: 64,
         maxLogsMB: 128,
+        maxLogLines: 2000,
+        maxEmbeddedLines: 500,
+        giveUpPattern: 'gave up after \\d+ attempts',
+        compareByDefault: true,
       },
     });
     expect(screen.queryByRole('alert')).not.toBeInTheDocument();
@@ -308,10 +355,17 @@ describe('ConfigEditor', () => {
     ['a fractional concurrency', { tempoConcurrency: 1.5 }, 'Enter a whole number from 1 to 64 (requests)'],
     ['a negative margin', { lokiMarginSeconds: -1 }, 'Enter a whole number from 0 to 3600 (seconds)'],
     ['a huge trace size', { maxTraceMB: 5000 }, 'Enter a whole number from 1 to 4096 (MiB)'],
+    ['zero log lines shown', { maxLogLines: 0 }, 'Enter a whole number from 1 to 1000000 (lines)'],
+    ['a give-up pattern that does not compile', { giveUpPattern: 'gave up (' }, 'Not a valid regular expression'],
+    ['a give-up pattern that matches every line', { giveUpPattern: 'x*' }, 'This pattern matches every log line'],
     ['a tenant ID with a space', { tenantId: 'tenant a' }, 'Use only letters, digits'],
     ['a retry pattern that matches every line', { retryPattern: 'retry|' }, 'This pattern matches every log line'],
     ['a give-up pattern that does not compile', { giveUpPattern: 'giving up (' }, 'Not a valid regular expression'],
-    ['a give-up pattern that matches every line', { giveUpPattern: 'giving up|' }, 'This pattern matches every log line'],
+    [
+      'a give-up pattern that matches every line',
+      { giveUpPattern: 'giving up|' },
+      'This pattern matches every log line',
+    ],
     ['a log selector without braces', { logSelector: 'job="api"' }, 'Enter a LogQL stream selector in braces'],
     ['a Tempo URL without a scheme', { tempoUrl: 'tempo:3200' }, 'Enter a full URL starting with http:// or https://'],
     [
@@ -322,6 +376,105 @@ describe('ConfigEditor', () => {
   ])('explains %s', (_, jsonData, message) => {
     setup(newSettings({ jsonData }));
     expect(screen.getByText(new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`))).toBeInTheDocument();
+  });
+
+  describe('Custom HTTP headers', () => {
+    it('adds a Tempo header: the name in jsonData, the value as a secret, Loki untouched', async () => {
+      const initial = newSettings();
+      const { last, user } = setup(initial);
+      await user.click(screen.getByRole('button', { name: tempo.headers.add }));
+      expect(last()).toEqual({ ...initial, jsonData: { tempoHttpHeaderName1: '' } });
+      await fill(user, screen.getByLabelText(tempo.headers.name(1).label), 'X-Api-Key');
+      await fill(user, screen.getByLabelText(tempo.headers.value(1).label), 'k-123');
+      expect(last()).toEqual({
+        ...initial,
+        jsonData: { tempoHttpHeaderName1: 'X-Api-Key' },
+        secureJsonData: { tempoHttpHeaderValue1: 'k-123' },
+      });
+      expect(screen.getByLabelText(tempo.headers.value(1).label)).toHaveAttribute('type', 'password');
+      expect(screen.queryByLabelText(loki.headers.name(1).label)).not.toBeInTheDocument();
+
+      await user.click(screen.getByRole('button', { name: tempo.headers.add }));
+      await fill(user, screen.getByLabelText(tempo.headers.name(2).label), 'X-Team');
+      expect(last().jsonData).toEqual({ tempoHttpHeaderName1: 'X-Api-Key', tempoHttpHeaderName2: 'X-Team' });
+    });
+
+    it('keeps Loki headers apart from Tempo headers', async () => {
+      const initial = newSettings({ jsonData: { tempoHttpHeaderName1: 'X-Api-Key' } });
+      const { last, user } = setup(initial);
+      await user.click(screen.getByRole('button', { name: loki.headers.add }));
+      await fill(user, screen.getByLabelText(loki.headers.name(1).label), 'X-Loki-Tenant');
+      await fill(user, screen.getByLabelText(loki.headers.value(1).label), 'blue');
+      expect(last()).toEqual({
+        ...initial,
+        jsonData: { tempoHttpHeaderName1: 'X-Api-Key', lokiHttpHeaderName1: 'X-Loki-Tenant' },
+        secureJsonData: { lokiHttpHeaderValue1: 'blue' },
+      });
+    });
+
+    it('shows a stored header value only as configured, never its value, and Reset clears it', async () => {
+      const secret = 'do-not-show-this-key';
+      const initial = newSettings({
+        jsonData: { tempoHttpHeaderName1: 'X-Api-Key', lokiHttpHeaderName3: 'X-Org' },
+        secureJsonFields: { tempoHttpHeaderValue1: true, lokiHttpHeaderValue3: true },
+        // Grafana never sends stored secrets back, but even if it did they must not be shown.
+        secureJsonData: { tempoHttpHeaderValue1: secret, lokiHttpHeaderValue3: secret },
+      });
+      const { last, user } = setup(initial);
+      expect(document.body.innerHTML).not.toContain(secret);
+      const value = screen.getByLabelText(tempo.headers.value(1).label);
+      expect(value).toHaveValue('configured');
+      expect(value).toBeDisabled();
+      expect(screen.getByLabelText(tempo.headers.name(1).label)).toHaveValue('X-Api-Key');
+      expect(screen.getByLabelText(loki.headers.value(3).label)).toHaveValue('configured');
+
+      const resets = screen.getAllByRole('button', { name: 'Reset' });
+      expect(resets).toHaveLength(2);
+      await user.click(resets[0]);
+      expect(last().secureJsonFields).toEqual({ tempoHttpHeaderValue1: false, lokiHttpHeaderValue3: true });
+      expect(last().secureJsonData).toEqual({ tempoHttpHeaderValue1: '', lokiHttpHeaderValue3: secret });
+      expect(screen.getByLabelText(tempo.headers.value(1).label)).toBeEnabled();
+      expect(document.body.innerHTML).not.toContain(secret);
+    });
+
+    it('removing a header drops its name and clears its stored value; a new one takes the free number', async () => {
+      const initial = newSettings({
+        jsonData: { tempoHttpHeaderName1: 'X-A', tempoHttpHeaderName2: 'X-B' },
+        secureJsonFields: { tempoHttpHeaderValue1: true, tempoHttpHeaderValue2: true },
+      });
+      const { last, user } = setup(initial);
+      await user.click(screen.getByRole('button', { name: tempo.headers.remove(1) }));
+      expect(last()).toEqual({
+        ...initial,
+        jsonData: { tempoHttpHeaderName1: undefined, tempoHttpHeaderName2: 'X-B' },
+        secureJsonFields: { tempoHttpHeaderValue1: false, tempoHttpHeaderValue2: true },
+        secureJsonData: { tempoHttpHeaderValue1: '' },
+      });
+      expect(screen.queryByLabelText(tempo.headers.name(1).label)).not.toBeInTheDocument();
+      // The stored value of header 2 is not moved (it cannot be read back).
+      expect(screen.getByLabelText(tempo.headers.value(2).label)).toHaveValue('configured');
+      await user.click(screen.getByRole('button', { name: tempo.headers.add }));
+      expect(last().jsonData).toEqual({ tempoHttpHeaderName1: '', tempoHttpHeaderName2: 'X-B' });
+      expect(screen.getByLabelText(tempo.headers.value(1).label)).toHaveValue('');
+    });
+  });
+
+  describe('Secure Socks Proxy', () => {
+    afterEach(() => {
+      config.secureSocksDSProxyEnabled = false;
+    });
+
+    it("offers Grafana's switch when the server runs the proxy, stored as enableSecureSocksProxy", async () => {
+      config.secureSocksDSProxyEnabled = true;
+      const initial = newSettings();
+      const { last, user } = setup(initial);
+      const heading = screen.getByText('Secure Socks Proxy');
+      // Grafana's component does not bind its "Enabled" label to the switch; it is the only input of its block.
+      const section = heading.closest('div') as HTMLElement;
+      expect(within(section).getByText('Enabled')).toBeInTheDocument();
+      await user.click(section.querySelector('input[type="checkbox"]') as HTMLElement);
+      expect(last()).toEqual({ ...initial, jsonData: { enableSecureSocksProxy: true } });
+    });
   });
 
   describe('Trace to logs', () => {
@@ -339,8 +492,8 @@ describe('ConfigEditor', () => {
       const initial = newSettings({ jsonData: { tracesToLogsV2: { datasourceUid: 'loki-uid' } } });
       const { last, user } = setup(initial);
       expect(screen.getByText('Loki (prod)')).toBeInTheDocument();
-      await user.type(byLabel(C.traceToLogs.spanStartTimeShift.label), '-5m');
-      await user.type(byLabel(C.traceToLogs.spanEndTimeShift.label), '5m');
+      await fill(user, byLabel(C.traceToLogs.spanStartTimeShift.label), '-5m');
+      await fill(user, byLabel(C.traceToLogs.spanEndTimeShift.label), '5m');
       await user.click(byLabel(C.traceToLogs.filterByTraceID.label));
       await user.click(byLabel(C.traceToLogs.filterBySpanID.label));
       await user.click(byLabel(C.traceToLogs.tags.label));

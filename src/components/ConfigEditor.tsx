@@ -1,6 +1,9 @@
 import React from 'react';
 import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
-import { Field, FieldSet, Input } from '@grafana/ui';
+import { config } from '@grafana/runtime';
+import { Field, FieldSet, Input, SecureSocksProxySettings, Text, TextLink } from '@grafana/ui';
+
+import { docUrl } from '../docs';
 
 import { ConfigEditorSelectors as S } from '../selectors';
 import { TracegapOptions, TracegapSecureJsonData } from '../types';
@@ -17,6 +20,14 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
   const tenantError = validateTenantId(options.jsonData.tenantId);
   return (
     <>
+      <Text element="p" color="secondary">
+        Where Tempo and Loki are, and how a trace&apos;s logs are found and read. Every setting is described in the{' '}
+        <TextLink href={docUrl('configuration')} external>
+          {S.docs.link}
+        </TextLink>
+        .
+      </Text>
+
       <EndpointSettings backend="tempo" options={options} onOptionsChange={onOptionsChange} />
       <EndpointSettings backend="loki" options={options} onOptionsChange={onOptionsChange} />
 
@@ -36,6 +47,12 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           />
         </Field>
       </FieldSet>
+
+      {/* Grafana's own switch (jsonData.enableSecureSocksProxy, which the SDK's HTTP client reads for both
+          upstreams), offered only where the Grafana server runs the proxy. */}
+      {config.secureSocksDSProxyEnabled && (
+        <SecureSocksProxySettings options={options} onOptionsChange={onOptionsChange} />
+      )}
 
       <CorrelationSettings options={options} onOptionsChange={onOptionsChange} />
       <TraceToLogsSettings options={options} onOptionsChange={onOptionsChange} />

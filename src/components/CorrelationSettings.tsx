@@ -3,25 +3,29 @@ import { SelectableValue } from '@grafana/data';
 import { Field, FieldSet, Input, RadioButtonGroup, Switch, TagsInput } from '@grafana/ui';
 
 import { ConfigEditorSelectors } from '../selectors';
-import { DEFAULT_SETTINGS, LogQueryMode, NumericSetting, SETTING_RANGES, TracegapOptions } from '../types';
+import {
+  DEFAULT_SETTINGS,
+  LOG_QUERY_MODE_DESCRIPTIONS,
+  LogQueryMode,
+  NumericSetting,
+  SETTING_RANGES,
+  TracegapOptions,
+} from '../types';
 import { validateLogSelector, validateRegex, validateWholeNumber } from '../validation';
-import { parseNumberInput, Settings, withJsonData } from './options';
+import { jsonPatch, parseNumberInput, Settings, withJsonData } from './options';
 
 const S = ConfigEditorSelectors.correlation;
 
+// One wording for the modes everywhere (types.ts); the radio buttons show it as a tooltip.
 const modeOptions: Array<SelectableValue<LogQueryMode>> = [
-  {
-    label: 'Auto',
-    value: 'auto',
-    description: 'Filter on structured metadata when Loki has it, else on the line text',
-  },
-  { label: 'Line filter', value: 'line', description: 'Find lines that contain the trace ID (|= "<trace id>")' },
-  {
-    label: 'Structured metadata',
-    value: 'metadata',
-    description: 'Filter on the trace ID field in structured metadata (| trace_id="<trace id>")',
-  },
+  { label: 'Auto', value: 'auto', description: capitalise(LOG_QUERY_MODE_DESCRIPTIONS.auto) },
+  { label: 'Line filter', value: 'line', description: capitalise(LOG_QUERY_MODE_DESCRIPTIONS.line) },
+  { label: 'Structured metadata', value: 'metadata', description: capitalise(LOG_QUERY_MODE_DESCRIPTIONS.metadata) },
 ];
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
 
 // One row per numeric setting, in the order shown, with what it means.
 const numberFields: Array<{ key: NumericSetting; description: string }> = [
@@ -45,6 +49,15 @@ const numberFields: Array<{ key: NumericSetting; description: string }> = [
   },
   { key: 'maxTraceMB', description: 'Largest Tempo response accepted; bigger traces fail with a clear error.' },
   { key: 'maxLogsMB', description: 'Largest Loki response accepted per request.' },
+  {
+    key: 'maxLogLines',
+    description:
+      'Log lines the answer carries in its logs frame: first those around gaps and retries, then the rest in time order. The analysis still uses every line read.',
+  },
+  {
+    key: 'maxEmbeddedLines',
+    description: "Log lines shown in the trace view's span events, for the whole trace (on top of the per-span limit).",
+  },
 ];
 
 interface Props {
@@ -60,8 +73,11 @@ export function CorrelationSettings({ options, onOptionsChange }: Props) {
   const retryError = validateRegex(jsonData.retryPattern);
   const giveUpError = validateRegex(jsonData.giveUpPattern);
   // An empty list means "use the defaults", so store none rather than [].
-  const setFields = (key: 'traceIdFields' | 'spanIdFields') => (tags: string[]) =>
-    set({ [key]: tags.length ? tags : undefined });
+  const setFields = (key: 'traceIdFields' | 'spanIdFields') => (tags: string[]) => {
+    const patch: Partial<TracegapOptions> = {};
+    patch[key] = tags.length ? tags : undefined;
+    set(patch);
+  };
 
   return (
     <FieldSet label={S.section}>
@@ -108,7 +124,10 @@ export function CorrelationSettings({ options, onOptionsChange }: Props) {
         />
       </Field>
 
-      <Field label={S.logQueryMode.label} description="How Loki is asked for the lines of one trace.">
+      <Field
+        label={S.logQueryMode.label}
+        description={`How Loki is asked for the lines of one trace. Auto: ${LOG_QUERY_MODE_DESCRIPTIONS.auto}.`}
+      >
         <RadioButtonGroup<LogQueryMode>
           aria-label={S.logQueryMode.label}
           options={modeOptions}
@@ -169,7 +188,7 @@ export function CorrelationSettings({ options, onOptionsChange }: Props) {
               width={20}
               value={jsonData[key] ?? ''}
               placeholder={String(DEFAULT_SETTINGS[key])}
-              onChange={(e) => set({ [key]: parseNumberInput(e.currentTarget.value) })}
+              onChange={(e) => set(jsonPatch(key, parseNumberInput(e.currentTarget.value)))}
             />
           </Field>
         );

@@ -5,7 +5,8 @@ import { Field, FieldSet, Input, RadioButtonGroup, SecretInput, SecretTextArea, 
 import { endpointSelectors } from '../selectors';
 import { AuthMethod, Backend, DEFAULT_SETTINGS } from '../types';
 import { validatePemCertificate, validateUrl } from '../validation';
-import { Settings, withJsonData, withSecret, withSecretReset } from './options';
+import { HttpHeadersSettings } from './HttpHeadersSettings';
+import { jsonPatch, Settings, withJsonData, withSecret, withSecretReset } from './options';
 
 // The settings keys of each backend; spelled out (not built from strings) so
 // TypeScript checks them against TracegapOptions and TracegapSecureJsonData.
@@ -78,7 +79,7 @@ export function EndpointSettings({ backend, options, onOptionsChange }: Props) {
           value={jsonData[k.url] ?? ''}
           placeholder={examples[backend].url}
           width={60}
-          onChange={(e) => onOptionsChange(withJsonData(options, { [k.url]: e.currentTarget.value }))}
+          onChange={(e) => onOptionsChange(withJsonData(options, jsonPatch(k.url, e.currentTarget.value)))}
         />
       </Field>
 
@@ -87,7 +88,7 @@ export function EndpointSettings({ backend, options, onOptionsChange }: Props) {
           aria-label={S.auth.label}
           options={authOptions}
           value={auth}
-          onChange={(value) => onOptionsChange(withJsonData(options, { [k.auth]: value }))}
+          onChange={(value) => onOptionsChange(withJsonData(options, jsonPatch(k.auth, value)))}
         />
       </Field>
 
@@ -99,7 +100,7 @@ export function EndpointSettings({ backend, options, onOptionsChange }: Props) {
               value={jsonData[k.user] ?? ''}
               width={40}
               autoComplete="off"
-              onChange={(e) => onOptionsChange(withJsonData(options, { [k.user]: e.currentTarget.value }))}
+              onChange={(e) => onOptionsChange(withJsonData(options, jsonPatch(k.user, e.currentTarget.value)))}
             />
           </Field>
           <Field label={S.password.label}>
@@ -137,7 +138,7 @@ export function EndpointSettings({ backend, options, onOptionsChange }: Props) {
         <Switch
           id={S.tlsSkipVerify.id}
           value={!!jsonData[k.tlsSkipVerify]}
-          onChange={(e) => onOptionsChange(withJsonData(options, { [k.tlsSkipVerify]: e.currentTarget.checked }))}
+          onChange={(e) => onOptionsChange(withJsonData(options, jsonPatch(k.tlsSkipVerify, e.currentTarget.checked)))}
         />
       </Field>
 
@@ -158,6 +159,8 @@ export function EndpointSettings({ backend, options, onOptionsChange }: Props) {
           onReset={() => onOptionsChange(withSecretReset(options, k.caCert))}
         />
       </Field>
+
+      <HttpHeadersSettings backend={backend} options={options} onOptionsChange={onOptionsChange} />
     </FieldSet>
   );
 }

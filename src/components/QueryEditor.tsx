@@ -9,9 +9,11 @@ import {
   RadioButtonGroup,
   Stack,
   Text,
+  TextLink,
 } from '@grafana/ui';
 
 import { DataSource } from '../datasource';
+import { docUrl } from '../docs';
 import { QueryEditorSelectors as S } from '../selectors';
 import {
   BASELINE_LIMIT_RANGE,
@@ -30,7 +32,9 @@ import {
   TracegapOptions,
   TracegapQuery,
 } from '../types';
+import { syntaxError } from '../traceql';
 import { validateLogSelector, validateTraceId, validateWholeNumber } from '../validation';
+import { TraceQLField } from './TraceQLField';
 
 type Props = QueryEditorProps<DataSource, TracegapQuery, TracegapOptions>;
 
@@ -56,6 +60,22 @@ const measureOptions: Array<SelectableValue<Measure>> = [
     description: 'The part of the wait no child span explains, in milliseconds',
   },
   { label: 'retries', value: 'retries', description: 'Retries the logs report' },
+  {
+    label: 'breakdown_waiting_ms',
+    value: 'breakdown_waiting_ms',
+    description: "Critical-path time the service's logs were silent with no span running, in milliseconds",
+  },
+  {
+    label: 'breakdown_network_ms',
+    value: 'breakdown_network_ms',
+    description:
+      "Critical-path time of the service's client calls the callee's server span does not cover, in milliseconds",
+  },
+  {
+    label: 'breakdown_failed_attempt_ms',
+    value: 'breakdown_failed_attempt_ms',
+    description: 'Critical-path time spent in failed attempts that were retried, in milliseconds',
+  },
 ];
 
 const labelWidth = 16;
@@ -72,7 +92,13 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
   const minGapError = validateWholeNumber(query.minGapMs, SETTING_RANGES.minGapMs);
   const logSelectorError = validateLogSelector(query.logSelector);
   const baselineError = validateWholeNumber(query.baselineLimit, BASELINE_LIMIT_RANGE);
-  const isValid = !traceIdError && !limitError && !minGapError && !logSelectorError && !baselineError;
+  const maxLogLinesError = validateWholeNumber(query.maxLogLines, SETTING_RANGES.maxLogLines);
+  const isValid =
+    !traceIdError && !limitError && !minGapError && !logSelectorError && !baselineError && !maxLogLinesError;
+  // Shown, but it does not stop the query: Tempo is the judge of TraceQL, and
+  // its syntax may be newer than the grammar's.
+  const traceqlError = queryType === 'trace' ? undefined : syntaxError(query.query ?? '');
+  const compare = query.compare ?? !!settings.compareByDefault;
 
   const run = () => {
     if (isValid) {
@@ -88,13 +114,18 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
   const onText = (key: 'traceId' | 'query' | 'logSelector') => (e: ChangeEvent<HTMLInputElement>) => {
     onChange({ ...query, [key]: e.currentTarget.value });
   };
-  const onNumber = (key: 'limit' | 'minGapMs' | 'baselineLimit') => (e: ChangeEvent<HTMLInputElement>) => {
-    const raw = e.currentTarget.value;
-    onChange({ ...query, [key]: raw === '' ? undefined : Number(raw) });
-  };
+  const onNumber =
+    (key: 'limit' | 'minGapMs' | 'baselineLimit' | 'maxLogLines') => (e: ChangeEvent<HTMLInputElement>) => {
+      const raw = e.currentTarget.value;
+      onChange({ ...query, [key]: raw === '' ? undefined : Number(raw) });
+    };
   // Choices apply at once, so they also run the query (a text field waits for blur or Enter).
   const onQueryType = (value: QueryType) => {
     onChange({ ...query, queryType: value });
+    onRunQuery();
+  };
+  const onCompare = (e: React.FormEvent<HTMLInputElement>) => {
+    onChange({ ...query, compare: e.currentTarget.checked });
     onRunQuery();
   };
   const onGroupBy = (value: GroupBy) => {
@@ -156,28 +187,22 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
           <InlineField
             label={S.compare.label}
             labelWidth={labelWidth}
-            tooltip="Also fetch other traces of this trace's root service and operation in the time range and show what this one spent its time on that they did not (the comparison frame)"
+            tooltip="Also explain like traces of the time range (same root service and operation) and say what this one spent more on. Default: the data source's setting."
           >
-            <InlineSwitch
-              id={id(S.compare.id)}
-              value={query.compare ?? settings.compareByDefault ?? false}
-              onChange={(e) => {
-                onChange({ ...query, compare: e.currentTarget.checked });
-                onRunQuery();
-              }}
-            />
+            <InlineSwitch id={id(S.compare.id)} value={compare} onChange={onCompare} />
           </InlineField>
-          {(query.compare ?? settings.compareByDefault) && (
+          {compare && (
             <InlineField
               label={S.baselineLimit.label}
-              labelWidth={labelWidth}
               invalid={!!baselineError}
               error={baselineError}
-              tooltip={`How many traces like this one to compare with, ${BASELINE_LIMIT_RANGE.min} to ${BASELINE_LIMIT_RANGE.max}`}
+              tooltip={`How many like traces form the baseline (${BASELINE_LIMIT_RANGE.min} to ${BASELINE_LIMIT_RANGE.max})`}
             >
               <Input
                 id={id(S.baselineLimit.id)}
                 type="number"
+                min={BASELINE_LIMIT_RANGE.min}
+                max={BASELINE_LIMIT_RANGE.max}
                 width={10}
                 value={query.baselineLimit ?? ''}
                 placeholder={String(DEFAULT_BASELINE_LIMIT)}
@@ -187,6 +212,24 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
               />
             </InlineField>
           )}
+          <InlineField
+            label={S.maxLogLines.label}
+            invalid={!!maxLogLinesError}
+            error={maxLogLinesError}
+            tooltip="Log lines the answer carries (lines around gaps and retries first); the analysis uses every line. Empty uses the data source setting."
+          >
+            <Input
+              id={id(S.maxLogLines.id)}
+              type="number"
+              min={SETTING_RANGES.maxLogLines.min}
+              width={12}
+              value={query.maxLogLines ?? ''}
+              placeholder={String(settings.maxLogLines ?? DEFAULT_SETTINGS.maxLogLines)}
+              onChange={onNumber('maxLogLines')}
+              onBlur={run}
+              onKeyDown={runOnEnter}
+            />
+          </InlineField>
         </InlineFieldRow>
       )}
 
@@ -196,13 +239,15 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
             label={S.query.label}
             labelWidth={labelWidth}
             grow
+            invalid={!!traceqlError}
+            error={traceqlError && <span data-testid={S.traceqlError.testId}>{traceqlError.message}</span>}
             tooltip="Which traces to analyse; leave empty for all traces in the time range"
           >
-            <Input
+            <TraceQLField
               id={id(S.query.id)}
               value={query.query ?? ''}
               placeholder='e.g. {resource.service.name="widget-service" && duration > 500ms}'
-              onChange={onText('query')}
+              onChange={(value) => onChange({ ...query, query: value })}
               onBlur={run}
               onKeyDown={runOnEnter}
             />
@@ -307,6 +352,12 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
           </Text>
         </div>
       )}
+
+      <Text color="secondary" variant="bodySmall">
+        <TextLink href={docUrl('queryTypes')} external inline={false} variant="bodySmall">
+          {S.docs.link}
+        </TextLink>
+      </Text>
     </Stack>
   );
 }

@@ -10,6 +10,20 @@ export function withJsonData(options: Settings, patch: Partial<TracegapOptions>)
   return { ...options, jsonData: { ...options.jsonData, ...patch } };
 }
 
+/**
+ * A patch of one jsonData key. A computed key ({ [key]: value }) widens to a
+ * string index, which the header keys' template index signature rejects;
+ * typing the key here keeps the value checked against the key's own type.
+ */
+export function jsonPatch<K extends keyof TracegapOptions>(
+  key: K,
+  value: TracegapOptions[K]
+): Partial<TracegapOptions> {
+  const patch: Partial<TracegapOptions> = {};
+  patch[key] = value;
+  return patch;
+}
+
 /** Settings with a new secret value, which Grafana encrypts on save. */
 export function withSecret(options: Settings, key: keyof TracegapSecureJsonData, value: string): Settings {
   return { ...options, secureJsonData: { ...options.secureJsonData, [key]: value } };

@@ -242,6 +242,11 @@ func dashboards(t *testing.T) map[string]map[string]any {
 // frame by name.
 var traceFrames = []string{"trace", "logs", "gaps", "retries", "spans", "breakdown", "findings"}
 
+// dashboardVariables are the data source variables the dashboard must have
+// (name → plugin type), so that it imports into any Grafana: every panel
+// queries through them instead of a uid that exists only in the demo stack.
+var dashboardVariables = map[string]string{"tracegap": pluginType, "loki": "loki"}
+
 var (
 	tracegapQueryTypes = []string{"trace", "search", "waitMetrics", "annotations"}
 	variableRef        = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_.]*)(?::[^}]*)?\}|\$([A-Za-z_][A-Za-z0-9_]*)`)
@@ -258,15 +263,35 @@ func TestDashboards(t *testing.T) {
 		t.Errorf("title %q", d["title"])
 	}
 	vars := map[string]bool{}
+	dsVars := map[string]string{} // data source variable → plugin type
 	for _, v := range list(d, "templating", "list") {
 		vars[str(v, "name")] = true
+		if str(v, "type") == "datasource" {
+			dsVars[str(v, "name")] = str(v, "query")
+		}
 	}
 	if !vars["traceId"] {
 		t.Fatal("no traceId variable")
 	}
+	for name, typ := range dashboardVariables {
+		if dsVars[name] != typ {
+			t.Errorf("no data source variable %q of type %q (have %v)", name, typ, dsVars)
+		}
+	}
+	checkImportInputs(t, d, dsVars)
+	inputs := map[string]bool{}
+	for _, in := range list(d, "__inputs") {
+		inputs[str(in, "name")] = true
+	}
 
-	// Every data source reference, wherever it is, names a provisioned (or
-	// built-in) data source of the right type.
+	// Every data source reference, wherever it is, is a built-in one or a
+	// data source variable of the right type: no provisioned uid, which
+	// would exist only in the demo stack. The variable's type must be one
+	// the stack provisions, so the demo still works.
+	provisionedTypes := map[string]bool{}
+	for _, typ := range uids {
+		provisionedTypes[typ] = true
+	}
 	walk(d, func(path string, m map[string]any) {
 		ds, ok := m["datasource"].(map[string]any)
 		if !ok {
@@ -276,10 +301,16 @@ func TestDashboards(t *testing.T) {
 		if builtinDatasourceUIDs[uid] {
 			return
 		}
-		if uids[uid] == "" {
-			t.Errorf("%s: data source uid %q is not provisioned", path, uid)
-		} else if typ != "" && typ != uids[uid] {
-			t.Errorf("%s: data source %q has type %q here, %q in datasources.yaml", path, uid, typ, uids[uid])
+		name, isVar := datasourceVariable(uid)
+		switch {
+		case !isVar:
+			t.Errorf("%s: data source uid %q is fixed; use a data source variable (%v) so the dashboard imports anywhere", path, uid, slices.Sorted(maps.Keys(dashboardVariables)))
+		case dsVars[name] == "":
+			t.Errorf("%s: data source %q is not a data source variable of the dashboard", path, uid)
+		case typ != "" && typ != dsVars[name]:
+			t.Errorf("%s: data source %q has type %q here, but variable %q lists %q", path, uid, typ, name, dsVars[name])
+		case !provisionedTypes[dsVars[name]]:
+			t.Errorf("%s: variable %q lists %q data sources, which the stack does not provision", path, name, dsVars[name])
 		}
 	})
 
@@ -287,7 +318,7 @@ func TestDashboards(t *testing.T) {
 	raw, _ := json.Marshal(d)
 	for _, m := range variableRef.FindAllStringSubmatch(string(raw), -1) {
 		name := m[1] + m[2]
-		if !vars[name] && !strings.HasPrefix(name, "__") {
+		if !vars[name] && !inputs[name] && !strings.HasPrefix(name, "__") {
 			t.Errorf("variable %q is used but not defined", name)
 		}
 	}
@@ -341,8 +372,12 @@ func TestDashboards(t *testing.T) {
 		title := str(p, "title")
 		for _, target := range list(p, "targets") {
 			ds, _ := target["datasource"].(map[string]any)
-			switch str(ds, "uid") {
-			case "tracegap":
+			uid := str(ds, "uid")
+			if name, ok := datasourceVariable(uid); ok {
+				uid = dsVars[name]
+			}
+			switch uid {
+			case pluginType:
 				checkTracegapQuery(t, "panel "+title, target)
 			case "-- Dashboard --":
 				src := byID[num(target, "panelId")]
@@ -351,6 +386,12 @@ func TestDashboards(t *testing.T) {
 					continue
 				}
 				if src["type"] != "traces" {
+					continue
+				}
+				if name, ok := frameByName(p); ok {
+					if !slices.Contains(traceFrames, name) {
+						t.Errorf("panel %q picks frame %q of the trace query, which returns %v", title, name, traceFrames)
+					}
 					continue
 				}
 				opts, _ := p["options"].(map[string]any)
@@ -362,7 +403,8 @@ func TestDashboards(t *testing.T) {
 		}
 	}
 	for _, a := range list(d, "annotations", "list") {
-		if ds, _ := a["datasource"].(map[string]any); str(ds, "uid") == "tracegap" {
+		ds, _ := a["datasource"].(map[string]any)
+		if name, ok := datasourceVariable(str(ds, "uid")); ok && dsVars[name] == pluginType {
 			target, _ := a["target"].(map[string]any)
 			checkTracegapQuery(t, "annotation "+str(a, "name"), target)
 			if target["queryType"] != "annotations" {
@@ -382,6 +424,164 @@ func TestDashboards(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("missing panels (query type → panel type): %v", want)
+	}
+
+	// Every panel that queries uses the data source variables: directly, or
+	// by reusing (-- Dashboard --) a panel that does.
+	var usesVariable func(p map[string]any, depth int) bool
+	usesVariable = func(p map[string]any, depth int) bool {
+		targets := list(p, "targets")
+		if len(targets) == 0 || depth > len(panels) {
+			return false
+		}
+		for _, target := range targets {
+			ds, _ := target["datasource"].(map[string]any)
+			if name, ok := datasourceVariable(str(ds, "uid")); ok && dsVars[name] != "" {
+				continue
+			}
+			if str(ds, "uid") == "-- Dashboard --" {
+				if src := byID[num(target, "panelId")]; src != nil && usesVariable(src, depth+1) {
+					continue
+				}
+			}
+			return false
+		}
+		return true
+	}
+	for _, p := range panels {
+		if p["type"] != "text" && !usesVariable(p, 0) {
+			t.Errorf("panel %q does not query through the data source variables %v", str(p, "title"), slices.Sorted(maps.Keys(dashboardVariables)))
+		}
+	}
+
+	// While $traceId is empty the Loki panel must show nothing: with the
+	// variable empty, `trace_id=~"(?i)0*"` alone matches every line whose
+	// trace_id is empty (every line without one), so a filter must require
+	// a trace id.
+	lokiPanels := 0
+	for _, p := range panels {
+		for _, target := range list(p, "targets") {
+			ds, _ := target["datasource"].(map[string]any)
+			if name, ok := datasourceVariable(str(ds, "uid")); !ok || dsVars[name] != "loki" {
+				continue
+			}
+			lokiPanels++
+			expr := str(target, "expr")
+			if !strings.Contains(expr, "${traceId}") && !strings.Contains(expr, "$traceId") {
+				t.Errorf("Loki panel %q: expr %q does not select the picked trace", str(p, "title"), expr)
+			}
+			if !regexp.MustCompile(`\|\s*trace_id\s*!=\s*""`).MatchString(expr) {
+				t.Errorf("Loki panel %q: expr %q matches every line without a trace id while $traceId is empty; add | trace_id!=\"\"", str(p, "title"), expr)
+			}
+		}
+	}
+	if lokiPanels == 0 {
+		t.Error("no Loki panel uses the loki variable")
+	}
+
+	// The breakdown (issue 15): a bar gauge or pie chart of the breakdown
+	// frame by service and category, above the trace.
+	var trace, breakdown map[string]any
+	for _, p := range panels {
+		if p["type"] == "traces" {
+			trace = p
+		}
+		if name, ok := frameByName(p); ok && name == "breakdown" && (p["type"] == "bargauge" || p["type"] == "piechart") {
+			breakdown = p
+		}
+	}
+	switch {
+	case trace == nil || breakdown == nil:
+		t.Errorf("want a traces panel and a bar gauge or pie chart of the breakdown frame; found %v and %v", trace != nil, breakdown != nil)
+	case num(breakdown["gridPos"].(map[string]any), "y") >= num(trace["gridPos"].(map[string]any), "y"):
+		t.Errorf("the breakdown panel %q should be above the trace", str(breakdown, "title"))
+	default:
+		grouped := map[string]bool{}
+		for _, tr := range list(breakdown, "transformations") {
+			if tr["id"] == "groupBy" {
+				opts, _ := tr["options"].(map[string]any)
+				fields, _ := opts["fields"].(map[string]any)
+				for name, f := range fields {
+					if f, _ := f.(map[string]any); str(f, "operation") == "groupby" {
+						grouped[name] = true
+					}
+				}
+			}
+		}
+		if !grouped["service"] || !grouped["category"] {
+			t.Errorf("breakdown panel %q groups by %v, want service and category", str(breakdown, "title"), grouped)
+		}
+	}
+}
+
+// datasourceVariable returns the variable name of a data source uid written
+// as a variable ("${tracegap}" or "$tracegap").
+func datasourceVariable(uid string) (string, bool) {
+	m := variableRef.FindStringSubmatch(uid)
+	if m == nil || m[0] != uid {
+		return "", false
+	}
+	return m[1] + m[2], true
+}
+
+// frameByName returns the frame a panel picks with a filterFrames
+// transformation by frame name (a pattern such as "/^breakdown$/").
+func frameByName(p map[string]any) (string, bool) {
+	for _, tr := range list(p, "transformations") {
+		if tr["id"] != "filterFrames" {
+			continue
+		}
+		opts, _ := tr["options"].(map[string]any)
+		inc, _ := opts["include"].(map[string]any)
+		if str(inc, "id") == "byName" {
+			name := strings.TrimSuffix(strings.TrimPrefix(str(inc, "options"), "/^"), "$/")
+			return name, true
+		}
+	}
+	return "", false
+}
+
+// checkImportInputs checks the dashboard's __inputs, which Grafana's import
+// asks for: one data source input per data source variable, of the same
+// plugin, each the variable's initial value (${DS_…}, replaced on import),
+// none unused. On provisioning the placeholder matches no data source and
+// Grafana selects the first of the variable's type.
+func checkImportInputs(t *testing.T, d map[string]any, dsVars map[string]string) {
+	t.Helper()
+	inputs := map[string]string{} // input name → plugin id
+	for _, in := range list(d, "__inputs") {
+		if str(in, "type") != "datasource" || str(in, "pluginId") == "" || str(in, "label") == "" {
+			t.Errorf("__inputs %v: want a datasource input with a pluginId and a label", in)
+		}
+		inputs[str(in, "name")] = str(in, "pluginId")
+	}
+	used := map[string]bool{}
+	for _, v := range list(d, "templating", "list") {
+		if str(v, "type") != "datasource" {
+			continue
+		}
+		cur, _ := v["current"].(map[string]any)
+		name, ok := datasourceVariable(str(cur, "value"))
+		switch {
+		case !ok:
+			t.Errorf("variable %q: current value %q is not an import input (${DS_…})", str(v, "name"), str(cur, "value"))
+		case inputs[name] != dsVars[str(v, "name")]:
+			t.Errorf("variable %q (%s) starts as input %q, which is for plugin %q", str(v, "name"), dsVars[str(v, "name")], name, inputs[name])
+		default:
+			used[name] = true
+		}
+	}
+	for name := range inputs {
+		if !used[name] {
+			t.Errorf("__inputs %q is not used by any data source variable", name)
+		}
+	}
+	hasGrafana := false
+	for _, r := range list(d, "__requires") {
+		hasGrafana = hasGrafana || (str(r, "id") == "grafana" && str(r, "version") != "")
+	}
+	if !hasGrafana {
+		t.Error("__requires does not name the Grafana version the dashboard needs")
 	}
 }
 
