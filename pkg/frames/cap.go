@@ -3,7 +3,9 @@ package frames
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +24,10 @@ const (
 	// DefaultMaxEmbeddedLines is the cap on the log lines of all spans of
 	// the trace frame together when Options.MaxEmbeddedLines is 0.
 	DefaultMaxEmbeddedLines = 20000
+	// DefaultMaxGapRows is the gaps frame's row cap when Options.MaxGapRows
+	// is 0: a trace of 100 000 lines has tens of thousands of silences over
+	// 100 ms, and a person reads the longest.
+	DefaultMaxGapRows = 1000
 )
 
 // ExploreLogs is where the logs frame's notice sends a person for the lines
@@ -95,6 +101,7 @@ func (e ExploreLogs) URL() string {
 
 func (o Options) maxLogLines() int { return capOr(o.MaxLogLines, DefaultMaxLogLines) }
 func (o Options) maxEmbedded() int { return capOr(o.MaxEmbeddedLines, DefaultMaxEmbeddedLines) }
+func (o Options) maxGapRows() int  { return capOr(o.MaxGapRows, DefaultMaxGapRows) }
 func capOr(v, def int) int {
 	switch {
 	case v == 0:
@@ -177,4 +184,112 @@ func logLinesNotice(analysed, shown int, e ExploreLogs) (text, link string) {
 		return text + " Open the link for every line of the trace in Explore.", link
 	}
 	return text + " Set the Loki data source of trace to logs (tracesToLogsV2) in the data source settings to get a link to every line in Explore.", ""
+}
+
+// shownGaps marks the gaps the frames list when there are more than limit
+// of them: first those the breakdown spends waiting time in (the critical
+// path's waits, which the headline may quote), then the longest, ties to
+// the earlier. It returns nil when every gap fits.
+func shownGaps(a *model.Analysis, limit int) []bool {
+	if a == nil || len(a.Gaps) <= limit {
+		return nil
+	}
+	bySpan := map[int][]int{}
+	for k := range a.Gaps {
+		bySpan[a.Gaps[k].SpanIndex] = append(bySpan[a.Gaps[k].SpanIndex], k)
+	}
+	onPath := make([]bool, len(a.Gaps))
+	for _, r := range a.Breakdown.Rows {
+		if r.Category != model.CategoryWaiting {
+			continue
+		}
+		for _, k := range bySpan[r.SpanIndex] {
+			if g := &a.Gaps[k]; !r.First.Before(g.Start) && r.First.Before(g.End) {
+				onPath[k] = true
+			}
+		}
+	}
+	order := make([]int, len(a.Gaps))
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortStableFunc(order, func(x, y int) int {
+		gx, gy := &a.Gaps[x], &a.Gaps[y]
+		if onPath[x] != onPath[y] {
+			if onPath[x] {
+				return -1
+			}
+			return 1
+		}
+		if dx, dy := gx.Duration(), gy.Duration(); dx != dy {
+			if dx > dy {
+				return -1
+			}
+			return 1
+		}
+		return gx.Start.Compare(gy.Start)
+	})
+	keep := make([]bool, len(a.Gaps))
+	for _, k := range order[:limit] {
+		keep[k] = true
+	}
+	return keep
+}
+
+// gapsNotice says how many waits the gaps frame lists of those found.
+func gapsNotice(shown, found int) string {
+	return fmt.Sprintf("The gaps frame lists %d of the %d waits found (maxGapRows): those on the critical path first, then the longest. The wait totals (tracegap.wait_ms, the spans frame, the breakdown, the wait series) count every one.", shown, found)
+}
+
+// unlisted is, per span, the sentences of the gaps shownGaps leaves out and
+// their total time, so the span's warnings drop them and say so.
+type unlisted struct {
+	sentences map[string]int // sentence → how many of the span's gaps have it
+	count     int
+	total     time.Duration
+}
+
+func unlistedGaps(a *model.Analysis, keep []bool) map[int]*unlisted {
+	if keep == nil {
+		return nil
+	}
+	out := map[int]*unlisted{}
+	for k := range a.Gaps {
+		if keep[k] {
+			continue
+		}
+		g := &a.Gaps[k]
+		u := out[g.SpanIndex]
+		if u == nil {
+			u = &unlisted{sentences: map[string]int{}}
+			out[g.SpanIndex] = u
+		}
+		u.sentences[g.Sentence]++
+		u.count++
+		u.total += g.Duration()
+	}
+	return out
+}
+
+// filter returns the warnings without the unlisted gaps' sentences (each
+// left out as many times as its gaps), reusing none of ws.
+func (u *unlisted) filter(ws []string) []string {
+	left := maps.Clone(u.sentences)
+	out := make([]string, 0, len(ws))
+	for _, w := range ws {
+		if left[w] > 0 {
+			left[w]--
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+func (u *unlisted) sentence() string {
+	verb := "are"
+	if u.count == 1 {
+		verb = "is"
+	}
+	return fmt.Sprintf("%s (%s in all) of this span %s not listed (maxGapRows); its tracegap.wait_ms counts them", plural(u.count, "shorter wait"), formatMs(u.total), verb)
 }

@@ -248,3 +248,98 @@ func TestTraceEmbeddedLinesCap(t *testing.T) {
 		t.Errorf("default caps: %d lines (want 45), notices %+v", n, f.Meta.Notices)
 	}
 }
+
+// gapsTrace has five gaps on two spans: a short one on the critical path
+// (a breakdown waiting row falls in it) and four off it, of 100 to 400 ms.
+// Each gap's sentence is also its span's warning, as the engine writes them.
+func gapsTrace() *model.Analysis {
+	b := newBuilder(seedTraceID)
+	b.span("00000000000000a1", "", "checkout", "POST /checkout", model.KindServer, 0, 3000)
+	b.span("00000000000000a2", "00000000000000a1", "payments", "charge", model.KindClient, 5, 2900)
+	for _, g := range []struct {
+		id       string
+		from, to float64
+	}{
+		{"00000000000000a1", 10, 60},     // 50 ms, on the critical path
+		{"00000000000000a2", 100, 200},   // 100 ms
+		{"00000000000000a2", 300, 700},   // 400 ms
+		{"00000000000000a2", 800, 1000},  // 200 ms
+		{"00000000000000a1", 1100, 1400}, // 300 ms
+	} {
+		gp := b.gap(g.id, g.from, g.to, "", "")
+		gp.Sentence = fmt.Sprintf("waited %s in %s", msText(g.to-g.from), g.id[14:])
+		b.fig(g.id).Warnings = append(b.fig(g.id).Warnings, gp.Sentence)
+	}
+	b.fig("00000000000000a2").Warnings = append(b.fig("00000000000000a2").Warnings, "an anomaly, not a gap")
+	a := b.finish()
+	a.Breakdown.Rows = []model.BreakdownRow{{SpanID: "00000000000000a1", SpanIndex: 0, Category: model.CategoryWaiting, First: at(10), Duration: msd(50)}}
+	return a
+}
+
+func msText(ms float64) string { return fmt.Sprintf("%g ms", ms) }
+
+func TestGapRowsCap(t *testing.T) {
+	tests := []struct {
+		name      string
+		max       int
+		rows      []float64           // gapMs of the gaps frame's rows, in the engine's order (as added)
+		warnings  map[string][]string // span → its trace-frame warnings
+		noticeHas string              // "" for no notice
+	}{
+		{"all fit", 5, []float64{50, 100, 400, 200, 300}, map[string][]string{
+			"a1": {"waited 50 ms in a1", "waited 300 ms in a1"},
+			"a2": {"waited 100 ms in a2", "waited 400 ms in a2", "waited 200 ms in a2", "an anomaly, not a gap"},
+		}, ""},
+		{"no cap", -1, []float64{50, 100, 400, 200, 300}, nil, ""},
+		// The critical path's 50 ms first, then the longest: 400, 300.
+		{"three", 3, []float64{50, 400, 300}, map[string][]string{
+			"a1": {"waited 50 ms in a1", "waited 300 ms in a1"},
+			"a2": {"waited 400 ms in a2", "an anomaly, not a gap", "2 shorter waits (300 ms in all) of this span are not listed (maxGapRows); its tracegap.wait_ms counts them"},
+		}, "The gaps frame lists 3 of the 5 waits found (maxGapRows)"},
+		{"one", 1, []float64{50}, map[string][]string{
+			"a1": {"waited 50 ms in a1", "1 shorter wait (300 ms in all) of this span is not listed (maxGapRows); its tracegap.wait_ms counts them"},
+			"a2": {"an anomaly, not a gap", "3 shorter waits (700 ms in all) of this span are not listed (maxGapRows); its tracegap.wait_ms counts them"},
+		}, "lists 1 of the 5 waits"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := gapsTrace()
+			o := Options{MaxGapRows: tc.max}
+			g := Gaps(a, o)
+			ms, _ := g.FieldByName("gapMs")
+			var got []float64
+			for i := 0; i < ms.Len(); i++ {
+				got = append(got, ms.At(i).(float64))
+			}
+			if !slices.Equal(got, tc.rows) {
+				t.Errorf("gap rows %v, want %v", got, tc.rows)
+			}
+			var notices []string
+			for _, n := range g.Meta.Notices {
+				notices = append(notices, n.Text)
+			}
+			if (tc.noticeHas == "") != (len(notices) == 0) || (tc.noticeHas != "" && !strings.Contains(notices[0], tc.noticeHas)) {
+				t.Errorf("notices %q, want one with %q", notices, tc.noticeHas)
+			}
+			if len(a.Gaps) != 5 {
+				t.Fatalf("the frame changed the analysis: %d gaps", len(a.Gaps))
+			}
+			tr := Trace(a, o)
+			ids, _ := tr.FieldByName("spanID")
+			ws, _ := tr.FieldByName("warnings")
+			for i := 0; i < tr.Rows(); i++ {
+				want, ok := tc.warnings[ids.At(i).(string)[14:]]
+				if !ok {
+					continue
+				}
+				var w []string
+				if err := json.Unmarshal(ws.At(i).(json.RawMessage), &w); err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(w, want) {
+					t.Errorf("span %s warnings %q, want %q", ids.At(i), w, want)
+				}
+			}
+		})
+	}
+}

@@ -20,6 +20,16 @@ func Gaps(a *model.Analysis, o Options) *data.Frame {
 	if a != nil {
 		gaps = a.Gaps
 	}
+	keep := shownGaps(a, o.maxGapRows())
+	if keep != nil {
+		shown := make([]model.Gap, 0, o.maxGapRows())
+		for k := range gaps {
+			if keep[k] {
+				shown = append(shown, gaps[k])
+			}
+		}
+		gaps = shown
+	}
 	n := len(gaps)
 	var (
 		traceID, spanID, svc, op, from, to = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -44,7 +54,7 @@ func Gaps(a *model.Analysis, o Options) *data.Frame {
 		callees[i], concurrent[i] = describeOverlaps(g.Callees), describeOverlaps(g.Concurrent)
 		sentence[i] = g.Sentence
 	}
-	return o.newFrame("gaps",
+	f := o.newFrame("gaps",
 		linkField(data.NewField("traceID", nil, traceID), o.Link.traceIDLinks()),
 		linkField(data.NewField("spanID", nil, spanID), o.Link.spanIDLinks("")),
 		data.NewField("serviceName", nil, svc),
@@ -63,6 +73,10 @@ func Gaps(a *model.Analysis, o Options) *data.Frame {
 		data.NewField("concurrent", nil, concurrent),
 		data.NewField("sentence", nil, sentence),
 	)
+	if keep != nil {
+		f.AppendNotices(Info(gapsNotice(n, len(a.Gaps))))
+	}
+	return f
 }
 
 // Retries builds the `retries` table: one row per retry group, in the

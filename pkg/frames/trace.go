@@ -55,6 +55,10 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 	b.groupLines()
 	typical, hasTypical := typicalBySpan(a, n)
 	totalCut := b.planLines(o.maxEmbedded())
+	var unlistedBySpan map[int]*unlisted
+	if a != nil {
+		unlistedBySpan = unlistedGaps(a, shownGaps(a, o.maxGapRows()))
+	}
 	capped := 0
 	for i := range spans {
 		s := &spans[i]
@@ -90,6 +94,11 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 			extra = append(extra, fmt.Sprintf("%d more log lines of this span are not shown in the trace view", dropped))
 		}
 		engine := fig.Warnings
+		if u := unlistedBySpan[i]; u != nil {
+			// Sentences of the gaps the gaps frame does not list either.
+			engine = u.filter(engine)
+			extra = append(extra, u.sentence())
+		}
 		if i == headlineAt {
 			// The headline leads the root's Warnings card: the one
 			// answer, before the findings it sums up.

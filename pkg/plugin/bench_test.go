@@ -331,6 +331,11 @@ func (e *bigEnv) check(tb testing.TB, r backend.DataResponse) {
 	if capped < bigConfig.ChattySpans || capped != wantCapped {
 		tb.Errorf("%d spans are capped with a warning, want %d (at least the %d chatty ones)", capped, wantCapped, bigConfig.ChattySpans)
 	}
+	if g := r.Frames[2]; g.Rows() > e.ds.settings.MaxGapRows {
+		tb.Errorf("the gaps frame lists %d waits, over maxGapRows %d", g.Rows(), e.ds.settings.MaxGapRows)
+	} else if g.Rows() == e.ds.settings.MaxGapRows && !slices.ContainsFunc(g.Meta.Notices, func(n data.Notice) bool { return strings.Contains(n.Text, "waits found (maxGapRows)") }) {
+		tb.Errorf("the gaps frame is at its cap without saying so: %+v", g.Meta.Notices)
+	}
 	if !slices.ContainsFunc(tr.Meta.Notices, func(n data.Notice) bool { return strings.Contains(n.Text, "of their log lines in the trace view") }) {
 		tb.Errorf("trace frame notices %+v lack the cap", tr.Meta.Notices)
 	}

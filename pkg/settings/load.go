@@ -105,6 +105,7 @@ type rawSettings struct {
 	MaxLogsMB         *number `json:"maxLogsMB"`
 	MaxLogLines       *number `json:"maxLogLines"`
 	MaxEmbeddedLines  *number `json:"maxEmbeddedLines"`
+	MaxGapRows        *number `json:"maxGapRows"`
 
 	TracesToLogsV2 struct {
 		DatasourceUID string `json:"datasourceUid"`
@@ -215,6 +216,7 @@ func (r *rawSettings) settings() *Settings {
 		CompareByDefault:       r.CompareByDefault,
 		MaxLogLines:            int(r.MaxLogLines.orDefault(DefaultMaxLogLines, true)),
 		MaxEmbeddedLines:       int(r.MaxEmbeddedLines.orDefault(DefaultMaxEmbeddedLines, true)),
+		MaxGapRows:             int(r.MaxGapRows.orDefault(DefaultMaxGapRows, true)),
 		LogsDatasourceUID:      strings.TrimSpace(r.TracesToLogsV2.DatasourceUID),
 	}
 	if s.TempoAuth == "" {

@@ -58,6 +58,11 @@ const numberFields: Array<{ key: NumericSetting; description: string }> = [
     key: 'maxEmbeddedLines',
     description: "Log lines shown in the trace view's span events, for the whole trace (on top of the per-span limit).",
   },
+  {
+    key: 'maxGapRows',
+    description:
+      'Waits the gaps table lists and the trace view quotes: those on the critical path first, then the longest. Wait totals, the breakdown and the wait series still count every one.',
+  },
 ];
 
 interface Props {
