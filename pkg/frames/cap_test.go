@@ -294,11 +294,11 @@ func TestGapRowsCap(t *testing.T) {
 		// The critical path's 50 ms first, then the longest: 400, 300.
 		{"three", 3, []float64{50, 400, 300}, map[string][]string{
 			"a1": {"waited 50 ms in a1", "waited 300 ms in a1"},
-			"a2": {"waited 400 ms in a2", "an anomaly, not a gap", "2 shorter waits (300 ms in all) of this span are not listed (maxGapRows); its tracegap.wait_ms counts them"},
+			"a2": {"waited 400 ms in a2", "an anomaly, not a gap", "2 shorter waits (300 ms) of this span are not listed (maxGapRows)"},
 		}, "The gaps frame lists 3 of the 5 waits found (maxGapRows)"},
 		{"one", 1, []float64{50}, map[string][]string{
-			"a1": {"waited 50 ms in a1", "1 shorter wait (300 ms in all) of this span is not listed (maxGapRows); its tracegap.wait_ms counts them"},
-			"a2": {"an anomaly, not a gap", "3 shorter waits (700 ms in all) of this span are not listed (maxGapRows); its tracegap.wait_ms counts them"},
+			"a1": {"waited 50 ms in a1", "1 shorter wait (300 ms) of this span is not listed (maxGapRows)"},
+			"a2": {"an anomaly, not a gap", "3 shorter waits (700 ms) of this span are not listed (maxGapRows)"},
 		}, "lists 1 of the 5 waits"},
 	}
 	for _, tc := range tests {
@@ -341,5 +341,30 @@ func TestGapRowsCap(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSameTime: a line's own time field is left out of its trace-view
+// fields only when it says the entry's instant (to the millisecond).
+func TestSameTime(t *testing.T) {
+	entry := time.Date(2026, 11, 25, 16, 36, 37, 100_400_000, time.UTC)
+	tests := []struct {
+		key, value string
+		same       bool
+	}{
+		{"timestamp", "2026-11-25T16:36:37.100Z", true},       // seed JSON, ms precision
+		{"ts", "2026-11-25T16:36:37.1004Z", true},             // zap
+		{"@timestamp", "2026-11-25T17:36:37.100+01:00", true}, // logback's offset
+		{"time", "2026-11-25T16:36:37.100400000Z", true},      // slog, nanoseconds
+		{"Time", "2026-11-25T16:36:37.100Z", true},            // any case
+		{"timestamp", "2026-11-25T16:36:39.100Z", false},      // the app's clock differs: keep it
+		{"timestamp", "1795624597100", false},                 // epoch millis: not parsed, kept
+		{"ts", "16:36:37.100", false},                         // no date
+		{"start", "2026-11-25T16:36:37.100Z", false},          // not a time key
+	}
+	for _, tc := range tests {
+		if got := sameTime(model.Label{Name: tc.key, Value: tc.value}, entry); got != tc.same {
+			t.Errorf("%s=%s: same %v, want %v", tc.key, tc.value, got, tc.same)
+		}
 	}
 }

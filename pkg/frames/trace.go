@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
@@ -401,8 +402,8 @@ func (b *traceBuilder) appendLine(buf []byte, l *model.Log) []byte {
 		buf = appendKVString(buf, "level", l.Level)
 	}
 	for _, f := range l.Fields {
-		if f.Value == name || isIDKey(f.Name) || (l.Level != "" && isLevelKey(f.Name) && strings.EqualFold(f.Value, l.Level)) {
-			continue // already the name, the span it is on, or the level
+		if f.Value == name || isIDKey(f.Name) || (l.Level != "" && isLevelKey(f.Name) && strings.EqualFold(f.Value, l.Level)) || sameTime(f, l.Entry.Time) {
+			continue // already the name, the span it is on, the level or the timestamp
 		}
 		sep()
 		buf = appendKVString(buf, f.Name, f.Value)
@@ -435,6 +436,22 @@ func anyFold(k string, names ...string) bool {
 		}
 	}
 	return false
+}
+
+// sameTime reports a line's own time field (time, ts, timestamp,
+// @timestamp) that says the instant the log entry already has, to the
+// millisecond: on 20 000 embedded lines that repetition was 1 MB of the
+// answer. A time that differs (the line's clock against Loki's) is kept.
+func sameTime(f model.Label, t time.Time) bool {
+	if !anyFold(f.Name, "time", "ts", "timestamp", "@timestamp") || len(f.Value) < len("2006-01-02T15:04:05Z") {
+		return false
+	}
+	v, err := time.Parse(time.RFC3339Nano, f.Value)
+	if err != nil {
+		return false
+	}
+	d := v.Sub(t)
+	return d > -time.Millisecond && d < time.Millisecond
 }
 
 func isLevelKey(k string) bool {

@@ -526,6 +526,14 @@ func BenchmarkBigTraceStages(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(size), "arrow-B")
+		// Each frame's share: what a smaller answer has to cut.
+		for _, f := range fs {
+			enc, err := f.MarshalArrow()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(len(enc)), f.Name+"-B")
+		}
 	})
 }
 
