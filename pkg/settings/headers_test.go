@@ -36,20 +36,7 @@ func TestCustomHeadersPerUpstream(t *testing.T) {
 		"lokiHttpHeaderValue1": "loki-key-1", "lokiHttpHeaderValue3": "loki-api-key",
 		"httpHeaderValue1": "common",
 	})
-	s, err := Load(inst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tempoOpts, lokiOpts, err := s.HTTPOptions(context.Background(), inst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := get(t, tempoOpts, tempoSrv.URL); err != nil {
-		t.Fatal(err)
-	}
-	if err := get(t, lokiOpts, lokiSrv.URL); err != nil {
-		t.Fatal(err)
-	}
+	s, _, _ := getBoth(t, inst, tempoSrv.URL, lokiSrv.URL)
 	want := map[*http.Header]map[string]string{
 		tempoSeen: {"X-Api-Key": "tempo-key-1", "X-Gateway": "gw", "X-Loki-Key": "", "X-Common": "common"},
 		lokiSeen:  {"X-Api-Key": "loki-api-key", "X-Loki-Key": "loki-key-1", "X-Gateway": "", "X-Common": "common"},

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/httpclient"
 )
 
@@ -27,6 +28,28 @@ func authSeen(t *testing.T, tlsServer bool) (*httptest.Server, *string) {
 	}
 	t.Cleanup(srv.Close)
 	return srv, &seen
+}
+
+// getBoth loads the settings of inst and sends one request with each
+// upstream's options to its server, failing the test on any error; it
+// returns the settings and both options.
+func getBoth(t *testing.T, inst backend.DataSourceInstanceSettings, tempoURL, lokiURL string) (*Settings, httpclient.Options, httpclient.Options) {
+	t.Helper()
+	s, err := Load(inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tempoOpts, lokiOpts, err := s.HTTPOptions(context.Background(), inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := get(t, tempoOpts, tempoURL); err != nil {
+		t.Fatal(err)
+	}
+	if err := get(t, lokiOpts, lokiURL); err != nil {
+		t.Fatal(err)
+	}
+	return s, tempoOpts, lokiOpts
 }
 
 func get(t *testing.T, opts httpclient.Options, url string) error {
@@ -54,20 +77,7 @@ func TestHTTPOptionsAuthPerUpstream(t *testing.T) {
 	}, map[string]string{"tempoToken": "t0k3n", "lokiPassword": "pa55"})
 	// Root-level basic auth belongs to no upstream here and must be ignored.
 	inst.BasicAuthEnabled, inst.BasicAuthUser = true, "root"
-	s, err := Load(inst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tempoOpts, lokiOpts, err := s.HTTPOptions(context.Background(), inst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := get(t, tempoOpts, tempoSrv.URL); err != nil {
-		t.Fatal(err)
-	}
-	if err := get(t, lokiOpts, lokiSrv.URL); err != nil {
-		t.Fatal(err)
-	}
+	_, tempoOpts, lokiOpts := getBoth(t, inst, tempoSrv.URL, lokiSrv.URL)
 	if *tempoAuth != "Bearer t0k3n" {
 		t.Errorf("Tempo got Authorization %q, want the bearer token", *tempoAuth)
 	}
