@@ -46,6 +46,15 @@ func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext
 		return nil, err
 	}
 	start, end := tempoRange(q.TimeRange)
+	// A query holds its fetched entries, its analysis and its frames until
+	// it returns: bound how many do at once, or a burst of them holds all
+	// its answers together (20 concurrent 1 000-span queries peaked at 6×
+	// their bytes in flight). The bound leaves room for queries waiting on
+	// the network while others use the CPUs.
+	if err := querySlots.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer querySlots.release()
 	f, cached, err := d.explainer.FetchCached(ctx, id, start, end, lo)
 	if err != nil {
 		return nil, err
@@ -156,11 +165,15 @@ func (d *Datasource) explainTrace(ctx context.Context, id string, start, end tim
 	return explain.Analyze(f, opts), cached, nil
 }
 
-// slots bounds how many trace queries analyse and build frames at once.
+// slots bounds how many trace queries do something at once.
 type slots chan struct{}
 
 // analysisSlots is shared by every instance: the CPUs are the process's.
 var analysisSlots = make(slots, runtime.GOMAXPROCS(0))
+
+// querySlots bounds the trace queries in progress (fetching, analysing or
+// building frames), process-wide: the memory is the process's too.
+var querySlots = make(slots, 4*runtime.GOMAXPROCS(0))
 
 // acquire waits for a free slot, or for ctx to end.
 func (s slots) acquire(ctx context.Context) error {
@@ -168,7 +181,7 @@ func (s slots) acquire(ctx context.Context) error {
 	case s <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("the query ended while it waited for other trace queries' analyses to finish: %w", context.Cause(ctx))
+		return fmt.Errorf("the query ended while it waited for other trace queries to finish (at most %d run at once in this plugin): %w", cap(s), context.Cause(ctx))
 	}
 }
 
