@@ -49,7 +49,7 @@ export const ConfigEditorSelectors = {
     maxLogsMB: { label: 'Max log response size (MiB)', id: 'tracegap-max-logs-mb' },
     maxLogLines: { label: 'Max log lines shown', id: 'tracegap-max-log-lines' },
     maxEmbeddedLines: { label: 'Max log lines in the trace view', id: 'tracegap-max-embedded-lines' },
-    maxGapRows: { label: 'Max waits listed', id: 'tracegap-max-gap-rows' },
+    maxTableRows: { label: 'Max table rows', id: 'tracegap-max-table-rows' },
   },
   docs: { link: 'Tracegap configuration documentation' },
   traceToLogs: {

@@ -192,7 +192,7 @@ export interface TracegapOptions extends DataSourceJsonData {
   /** Log lines embedded in the trace view's span events, for the whole trace. */
   maxEmbeddedLines?: number;
   /** Waits the gaps frame lists (and the trace view's spans quote): the critical path's first, then the longest. */
-  maxGapRows?: number;
+  maxTableRows?: number;
   /** The SDK's Secure Socks Proxy switch (Grafana's own key). */
   enableSecureSocksProxy?: boolean;
   /** Names of custom headers, sent with every request to that upstream. */
@@ -230,7 +230,7 @@ export const DEFAULT_SETTINGS = {
   maxLogsMB: 512,
   maxLogLines: 5000,
   maxEmbeddedLines: 20000,
-  maxGapRows: 1000,
+  maxTableRows: 1000,
 } as const;
 
 /** Numeric settings, each edited as a whole number. */
@@ -245,7 +245,7 @@ export type NumericSetting =
   | 'maxLogsMB'
   | 'maxLogLines'
   | 'maxEmbeddedLines'
-  | 'maxGapRows';
+  | 'maxTableRows';
 
 /**
  * The ranges the backend accepts (pkg/settings limits): generous, to catch
@@ -262,7 +262,7 @@ export const SETTING_RANGES: Record<NumericSetting, { min: number; max: number; 
   maxLogsMB: { min: 1, max: 4096, unit: 'MiB' },
   maxLogLines: { min: 1, max: 1_000_000, unit: 'lines' },
   maxEmbeddedLines: { min: 1, max: 1_000_000, unit: 'lines' },
-  maxGapRows: { min: 1, max: 1_000_000, unit: 'rows' },
+  maxTableRows: { min: 1, max: 1_000_000, unit: 'rows' },
 };
 
 /** The two backends a data source talks to; used to build their settings keys. */

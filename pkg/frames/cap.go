@@ -1,6 +1,7 @@
 package frames
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -24,10 +25,11 @@ const (
 	// DefaultMaxEmbeddedLines is the cap on the log lines of all spans of
 	// the trace frame together when Options.MaxEmbeddedLines is 0.
 	DefaultMaxEmbeddedLines = 20000
-	// DefaultMaxGapRows is the gaps frame's row cap when Options.MaxGapRows
-	// is 0: a trace of 100 000 lines has tens of thousands of silences over
-	// 100 ms, and a person reads the longest.
-	DefaultMaxGapRows = 1000
+	// DefaultMaxTableRows is the row cap of each table of findings (gaps,
+	// retries, spans) when Options.MaxTableRows is 0: a trace of 100 000
+	// lines has tens of thousands of silences over 100 ms, one of 10 000
+	// spans thousands of retries, and a person reads the ones that matter.
+	DefaultMaxTableRows = 1000
 )
 
 // ExploreLogs is where the logs frame's notice sends a person for the lines
@@ -99,9 +101,9 @@ func (e ExploreLogs) URL() string {
 	return strings.TrimRight(e.AppURL, "/") + "/explore?" + v.Encode()
 }
 
-func (o Options) maxLogLines() int { return capOr(o.MaxLogLines, DefaultMaxLogLines) }
-func (o Options) maxEmbedded() int { return capOr(o.MaxEmbeddedLines, DefaultMaxEmbeddedLines) }
-func (o Options) maxGapRows() int  { return capOr(o.MaxGapRows, DefaultMaxGapRows) }
+func (o Options) maxLogLines() int  { return capOr(o.MaxLogLines, DefaultMaxLogLines) }
+func (o Options) maxEmbedded() int  { return capOr(o.MaxEmbeddedLines, DefaultMaxEmbeddedLines) }
+func (o Options) maxTableRows() int { return capOr(o.MaxTableRows, DefaultMaxTableRows) }
 func capOr(v, def int) int {
 	switch {
 	case v == 0:
@@ -209,11 +211,7 @@ func shownGaps(a *model.Analysis, limit int) []bool {
 			}
 		}
 	}
-	order := make([]int, len(a.Gaps))
-	for k := range order {
-		order[k] = k
-	}
-	slices.SortStableFunc(order, func(x, y int) int {
+	return topRows(len(a.Gaps), limit, func(x, y int) int {
 		gx, gy := &a.Gaps[x], &a.Gaps[y]
 		if onPath[x] != onPath[y] {
 			if onPath[x] {
@@ -229,16 +227,75 @@ func shownGaps(a *model.Analysis, limit int) []bool {
 		}
 		return gx.Start.Compare(gy.Start)
 	})
-	keep := make([]bool, len(a.Gaps))
+}
+
+// shownSpans marks the spans the spans frame lists when there are more
+// than limit of them: those on the critical path first, then the most self
+// time, ties to the earlier in the trace. It returns nil when every span
+// fits.
+func shownSpans(a *model.Analysis, limit int) []bool {
+	if a == nil || a.Trace == nil || len(a.Trace.Spans) <= limit {
+		return nil
+	}
+	fig := func(i int) model.SpanFigures {
+		if i < len(a.Figures) {
+			return a.Figures[i]
+		}
+		return model.SpanFigures{}
+	}
+	return topRows(len(a.Trace.Spans), limit, func(x, y int) int {
+		fx, fy := fig(x), fig(y)
+		if fx.OnCriticalPath != fy.OnCriticalPath {
+			if fx.OnCriticalPath {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(fy.SelfTime, fx.SelfTime)
+	})
+}
+
+// topRows marks the first limit of n rows in the order by (a stable sort:
+// ties keep their index order).
+func topRows(n, limit int, by func(x, y int) int) []bool {
+	order := make([]int, n)
+	for k := range order {
+		order[k] = k
+	}
+	slices.SortStableFunc(order, by)
+	keep := make([]bool, n)
 	for _, k := range order[:limit] {
 		keep[k] = true
 	}
 	return keep
 }
 
+// spansNotice says how many spans the spans frame lists of the trace's.
+func spansNotice(shown, found int) string {
+	return fmt.Sprintf("The spans frame lists %d of the trace's %d spans (maxTableRows): those on the critical path first, then the most self time. The trace view shows every span, its figures in its tracegap.* tags.", shown, found)
+}
+
+// shownRetries marks the retries the retries frame lists when there are
+// more than limit of them: the costliest first, ties to the earlier (the
+// engine's order). It returns nil when every retry fits.
+func shownRetries(a *model.Analysis, limit int) []bool {
+	if a == nil || len(a.Retries) <= limit {
+		return nil
+	}
+	return topRows(len(a.Retries), limit, func(x, y int) int {
+		return cmp.Compare(a.Retries[y].Cost, a.Retries[x].Cost)
+	})
+}
+
+// retriesNotice says how many retries the retries frame lists of those
+// found.
+func retriesNotice(shown, found int) string {
+	return fmt.Sprintf("The retries frame lists %d of the %d retries found (maxTableRows): the costliest first. The retry counts (tracegap.retries, the spans frame, the search table, the retries series) and the spans' warnings count every one.", shown, found)
+}
+
 // gapsNotice says how many waits the gaps frame lists of those found.
 func gapsNotice(shown, found int) string {
-	return fmt.Sprintf("The gaps frame lists %d of the %d waits found (maxGapRows): those on the critical path first, then the longest. The wait totals (tracegap.wait_ms, the spans frame, the breakdown, the wait series) count every one.", shown, found)
+	return fmt.Sprintf("The gaps frame lists %d of the %d waits found (maxTableRows): those on the critical path first, then the longest. The wait totals (tracegap.wait_ms, the spans frame, the breakdown, the wait series) count every one.", shown, found)
 }
 
 // unlisted is, per span, the sentences of the gaps shownGaps leaves out and
@@ -287,10 +344,6 @@ func (u *unlisted) filter(ws []string) []string {
 }
 
 func (u *unlisted) sentence() string {
-	verb := "are"
-	if u.count == 1 {
-		verb = "is"
-	}
 	// Short: on a 10 000-span trace nearly every span says it.
-	return fmt.Sprintf("%s (%s) of this span %s not listed (maxGapRows)", plural(u.count, "shorter wait"), formatMs(u.total), verb)
+	return fmt.Sprintf("%s (%s) not listed (maxTableRows)", plural(u.count, "shorter wait"), formatMs(u.total))
 }

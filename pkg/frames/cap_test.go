@@ -214,7 +214,7 @@ func TestTraceEmbeddedLinesCap(t *testing.T) {
 			t.Errorf("%q, among the earliest, is missing: %q", must, shown)
 		}
 	}
-	// Each span says how many of its lines are left out.
+	// Each span's tags say how many of its lines are left out.
 	total := map[int]int{}
 	for _, l := range a.Logs {
 		k := l.SpanIndex
@@ -224,11 +224,9 @@ func TestTraceEmbeddedLinesCap(t *testing.T) {
 		total[k]++
 	}
 	for row := 0; row < f.Rows(); row++ {
-		var warnings []string
-		decode(t, f, "warnings", row, &warnings)
-		want := fmt.Sprintf("%d more log lines of this span are not shown in the trace view", total[row]-perSpan[row])
-		if !slices.Contains(warnings, want) {
-			t.Errorf("span %d warnings %q, want %q", row, warnings, want)
+		tags := rawAt(t, f, "tags", row)
+		if want := hiddenTag(total[row] - perSpan[row]); !strings.Contains(tags, want) {
+			t.Errorf("span %d tags %s, want %s", row, tags, want)
 		}
 	}
 	if len(f.Meta.Notices) != 1 || !strings.Contains(f.Meta.Notices[0].Text, "8 in all (maxEmbeddedLines)") {
@@ -294,17 +292,17 @@ func TestGapRowsCap(t *testing.T) {
 		// The critical path's 50 ms first, then the longest: 400, 300.
 		{"three", 3, []float64{50, 400, 300}, map[string][]string{
 			"a1": {"waited 50 ms in a1", "waited 300 ms in a1"},
-			"a2": {"waited 400 ms in a2", "an anomaly, not a gap", "2 shorter waits (300 ms) of this span are not listed (maxGapRows)"},
-		}, "The gaps frame lists 3 of the 5 waits found (maxGapRows)"},
+			"a2": {"waited 400 ms in a2", "an anomaly, not a gap", "2 shorter waits (300 ms) not listed (maxTableRows)"},
+		}, "The gaps frame lists 3 of the 5 waits found (maxTableRows)"},
 		{"one", 1, []float64{50}, map[string][]string{
-			"a1": {"waited 50 ms in a1", "1 shorter wait (300 ms) of this span is not listed (maxGapRows)"},
-			"a2": {"an anomaly, not a gap", "3 shorter waits (700 ms) of this span are not listed (maxGapRows)"},
+			"a1": {"waited 50 ms in a1", "1 shorter wait (300 ms) not listed (maxTableRows)"},
+			"a2": {"an anomaly, not a gap", "3 shorter waits (700 ms) not listed (maxTableRows)"},
 		}, "lists 1 of the 5 waits"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := gapsTrace()
-			o := Options{MaxGapRows: tc.max}
+			o := Options{MaxTableRows: tc.max}
 			g := Gaps(a, o)
 			ms, _ := g.FieldByName("gapMs")
 			var got []float64
@@ -366,5 +364,95 @@ func TestSameTime(t *testing.T) {
 		if got := sameTime(model.Label{Name: tc.key, Value: tc.value}, entry); got != tc.same {
 			t.Errorf("%s=%s: same %v, want %v", tc.key, tc.value, got, tc.same)
 		}
+	}
+}
+
+// tableTrace has four spans (a1 the root, a2–a4 its children, a1 and a3 on
+// the critical path) and four retries of given costs, in the engine's order.
+func tableTrace() *model.Analysis {
+	b := newBuilder(seedTraceID)
+	b.span("00000000000000a1", "", "checkout", "POST /checkout", model.KindServer, 0, 1000)
+	b.span("00000000000000a2", "00000000000000a1", "payments", "charge", model.KindClient, 10, 300)
+	b.span("00000000000000a3", "00000000000000a1", "stock", "reserve", model.KindClient, 320, 600)
+	b.span("00000000000000a4", "00000000000000a1", "mail", "send", model.KindClient, 20, 100)
+	for id, f := range map[string]struct {
+		self     float64
+		critical bool
+	}{"a1": {80, true}, "a2": {300, false}, "a3": {50, true}, "a4": {100, false}} {
+		fig := b.fig("00000000000000" + id)
+		fig.SelfTime, fig.OnCriticalPath = msd(f.self), f.critical
+	}
+	for _, r := range []struct {
+		span string
+		cost float64
+	}{{"a2", 100}, {"a3", 400}, {"a2", 50}, {"a4", 400}} {
+		id := "00000000000000" + r.span
+		b.a.Retries = append(b.a.Retries, model.Retry{SpanID: id, SpanIndex: b.byID[id], Source: model.RetryFromLogs, Count: 1, Cost: msd(r.cost), Message: r.span})
+		b.fig(id).Retries++
+	}
+	return b.finish()
+}
+
+// TestTableRowsCap: maxTableRows caps the retries frame (the costliest,
+// ties to the earlier, kept in the engine's order) and the spans frame (the
+// critical path's spans, then the most self time, kept in start order),
+// each with a notice; the trace frame keeps every span and figure.
+func TestTableRowsCap(t *testing.T) {
+	tests := []struct {
+		name                 string
+		max                  int
+		retryCosts           []float64 // costMs of the retries frame's rows
+		spans                []string  // spanID suffixes of the spans frame's rows
+		retryNote, spansNote string    // "" for no notice
+	}{
+		{"all fit", 4, []float64{100, 400, 50, 400}, []string{"a1", "a2", "a4", "a3"}, "", ""},
+		{"no cap", -1, []float64{100, 400, 50, 400}, []string{"a1", "a2", "a4", "a3"}, "", ""},
+		{"three", 3, []float64{100, 400, 400}, []string{"a1", "a2", "a3"},
+			"lists 3 of the 4 retries found (maxTableRows)", "lists 3 of the trace's 4 spans (maxTableRows)"},
+		// Ties go to the earlier: a3's 400 ms retry before a4's; the
+		// critical path before any self time.
+		{"one", 1, []float64{400}, []string{"a1"}, "lists 1 of the 4 retries", "lists 1 of the trace's 4 spans"},
+		{"two", 2, []float64{400, 400}, []string{"a1", "a3"}, "lists 2 of the 4 retries", "lists 2 of the trace's 4 spans"},
+	}
+	noticeOf := func(f *data.Frame) string {
+		if len(f.Meta.Notices) == 0 {
+			return ""
+		}
+		return f.Meta.Notices[0].Text
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := tableTrace()
+			o := Options{MaxTableRows: tc.max}
+			r := Retries(a, o)
+			cost, _ := r.FieldByName("costMs")
+			var costs []float64
+			for i := 0; i < cost.Len(); i++ {
+				costs = append(costs, cost.At(i).(float64))
+			}
+			if !slices.Equal(costs, tc.retryCosts) {
+				t.Errorf("retry rows %v, want %v", costs, tc.retryCosts)
+			}
+			s := Spans(a, o)
+			id, _ := s.FieldByName("spanID")
+			var ids []string
+			for i := 0; i < id.Len(); i++ {
+				ids = append(ids, id.At(i).(string)[14:])
+			}
+			if !slices.Equal(ids, tc.spans) {
+				t.Errorf("span rows %v, want %v", ids, tc.spans)
+			}
+			for _, c := range []struct {
+				f    *data.Frame
+				want string
+			}{{r, tc.retryNote}, {s, tc.spansNote}} {
+				if got := noticeOf(c.f); (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+					t.Errorf("%s notice %q, want one with %q", c.f.Name, got, c.want)
+				}
+			}
+			if tr := Trace(a, o); tr.Rows() != 4 || len(a.Retries) != 4 {
+				t.Errorf("the trace frame has %d spans and the analysis %d retries, want all 4 of each", tr.Rows(), len(a.Retries))
+			}
+		})
 	}
 }

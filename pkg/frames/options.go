@@ -27,10 +27,11 @@ type Options struct {
 	// cap). Both keep the lines that bound a gap or announce a retry first.
 	MaxLogLines      int
 	MaxEmbeddedLines int
-	// MaxGapRows caps the gaps frame's rows, and the gap sentences the
-	// trace frame's spans carry with them (0: DefaultMaxGapRows; negative:
-	// no cap): the critical path's waits first, then the longest.
-	MaxGapRows int
+	// MaxTableRows caps the rows of the gaps, retries and spans frames, and
+	// the gap sentences the trace frame's spans carry with them (0:
+	// DefaultMaxTableRows; negative: no cap): the ones that matter first
+	// (shownGaps, shownRetries, shownSpans).
+	MaxTableRows int
 	// LogsExplore is where the logs frame's notice links to for every line
 	// when MaxLogLines leaves some out.
 	LogsExplore ExploreLogs

@@ -20,9 +20,9 @@ func Gaps(a *model.Analysis, o Options) *data.Frame {
 	if a != nil {
 		gaps = a.Gaps
 	}
-	keep := shownGaps(a, o.maxGapRows())
+	keep := shownGaps(a, o.maxTableRows())
 	if keep != nil {
-		shown := make([]model.Gap, 0, o.maxGapRows())
+		shown := make([]model.Gap, 0, o.maxTableRows())
 		for k := range gaps {
 			if keep[k] {
 				shown = append(shown, gaps[k])
@@ -80,11 +80,21 @@ func Gaps(a *model.Analysis, o Options) *data.Frame {
 }
 
 // Retries builds the `retries` table: one row per retry group, in the
-// engine's order.
+// engine's order; at most maxTableRows of them, the costliest.
 func Retries(a *model.Analysis, o Options) *data.Frame {
 	var retries []model.Retry
 	if a != nil {
 		retries = a.Retries
+	}
+	keep := shownRetries(a, o.maxTableRows())
+	if keep != nil {
+		shown := make([]model.Retry, 0, o.maxTableRows())
+		for k := range retries {
+			if keep[k] {
+				shown = append(shown, retries[k])
+			}
+		}
+		retries = shown
 	}
 	n := len(retries)
 	var (
@@ -100,7 +110,7 @@ func Retries(a *model.Analysis, o Options) *data.Frame {
 		source[i], count[i], cost[i] = string(r.Source), int64(r.Count), ms(r.Cost)
 		outcome[i], message[i], sentence[i] = string(r.Outcome), r.Message, r.Sentence
 	}
-	return o.newFrame("retries",
+	f := o.newFrame("retries",
 		linkField(data.NewField("traceID", nil, traceID), o.Link.traceIDLinks()),
 		linkField(data.NewField("spanID", nil, spanID), o.Link.spanIDLinks("")),
 		data.NewField("serviceName", nil, svc),
@@ -112,21 +122,29 @@ func Retries(a *model.Analysis, o Options) *data.Frame {
 		data.NewField("message", nil, message),
 		data.NewField("sentence", nil, sentence),
 	)
+	if keep != nil {
+		f.AppendNotices(Info(retriesNotice(n, len(a.Retries))))
+	}
+	return f
 }
 
 // Spans builds the `spans` table: one row per span with its figures,
-// ordered by start time (then span id). networkMs is null for spans
-// without measured network time.
+// ordered by start time (then span id); at most maxTableRows of them, those
+// on the critical path first, then the most self time. networkMs is null
+// for spans without measured network time.
 func Spans(a *model.Analysis, o Options) *data.Frame {
 	var spans []model.Span
 	if a != nil && a.Trace != nil {
 		spans = a.Trace.Spans
 	}
-	n := len(spans)
-	order := make([]int, n)
-	for i := range order {
-		order[i] = i
+	keep := shownSpans(a, o.maxTableRows())
+	order := make([]int, 0, len(spans))
+	for i := range spans {
+		if keep == nil || keep[i] {
+			order = append(order, i)
+		}
 	}
+	n := len(order)
 	sort.SliceStable(order, func(x, y int) bool {
 		sx, sy := &spans[order[x]], &spans[order[y]]
 		if !sx.Start.Equal(sy.Start) {
@@ -160,7 +178,7 @@ func Spans(a *model.Analysis, o Options) *data.Frame {
 			queue[row] = &v
 		}
 	}
-	return o.newFrame("spans",
+	f := o.newFrame("spans",
 		linkField(data.NewField("spanID", nil, spanID), o.Link.spanIDLinks(traceIDOf(a))),
 		data.NewField("serviceName", nil, svc),
 		data.NewField("operationName", nil, op),
@@ -177,6 +195,10 @@ func Spans(a *model.Analysis, o Options) *data.Frame {
 		// issue 14 asks. Null for spans that are not a PRODUCER's CONSUMER.
 		msField("queue_ms", queue),
 	)
+	if keep != nil {
+		f.AppendNotices(Info(spansNotice(n, len(spans))))
+	}
+	return f
 }
 
 // Findings builds the `findings` table: one row per finding that is

@@ -13,8 +13,9 @@ import (
 	"github.com/tracegap/correlator/pkg/model"
 )
 
-// Tag keys Tracegap adds to every span of the trace frame, so span filters
-// and the span detail show the analysis inside the waterfall.
+// Tag keys Tracegap adds to the spans of the trace frame, so span filters
+// and the span detail show the analysis inside the waterfall. A figure
+// that is zero is left out (tracegap.retries absent: no retries).
 const (
 	TagSelfTime       = "tracegap.self_time_ms"
 	TagWait           = "tracegap.wait_ms"
@@ -23,6 +24,10 @@ const (
 	TagNetwork        = "tracegap.network_ms" // CLIENT spans with network time only
 	TagQueue          = "tracegap.queue_ms"   // CONSUMER spans of a PRODUCER only
 	TagOnCriticalPath = "tracegap.on_critical_path"
+	// TagHiddenLines counts a span's log lines the trace view does not show
+	// (maxLinesPerSpan, maxEmbeddedLines). A tag, not a warning: a capped
+	// span is not a finding, and on a big trace nearly every span is capped.
+	TagHiddenLines = "tracegap.log_lines_not_shown"
 	// FieldTraceLevel marks, on the root span, a log line that names no span
 	// of the trace.
 	FieldTraceLevel = "tracegap.trace_level"
@@ -58,7 +63,7 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 	totalCut := b.planLines(o.maxEmbedded())
 	var unlistedBySpan map[int]*unlisted
 	if a != nil {
-		unlistedBySpan = unlistedGaps(a, shownGaps(a, o.maxGapRows()))
+		unlistedBySpan = unlistedGaps(a, shownGaps(a, o.maxTableRows()))
 	}
 	capped := 0
 	for i := range spans {
@@ -75,14 +80,17 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 
 		serviceTags[i] = b.keep(appendKeyValues(b.buf[:0], s.ResourceAttributes))
 		refs[i] = b.keep(appendReferences(b.buf[:0], s.Links))
-		tb := appendTags(b.buf[:0], s, &fig)
+		lines, dropped := b.planned(i)
+		tb := appendTags(b.buf[:0], s, &fig, dropped)
 		if hasTypical != nil && hasTypical[i] {
-			tb = append(tb[:len(tb)-1], ',')
+			if len(tb) > 2 {
+				tb = append(tb[:len(tb)-1], ',')
+			} else {
+				tb = tb[:1]
+			}
 			tb = append(appendKVFloat(tb, TagTypical, typical[i]), ']')
 		}
 		tags[i] = b.keep(tb)
-
-		lines, dropped := b.planned(i)
 		logs[i] = b.keep(b.appendLogs(b.buf[:0], s, lines))
 
 		var extraBuf [2]string
@@ -92,7 +100,6 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 		}
 		if dropped > 0 {
 			capped++
-			extra = append(extra, fmt.Sprintf("%d more log lines of this span are not shown in the trace view", dropped))
 		}
 		engine := fig.Warnings
 		if u := unlistedBySpan[i]; u != nil {
@@ -137,9 +144,9 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 	}
 	switch {
 	case totalCut:
-		f.AppendNotices(Info(fmt.Sprintf("%s show only some of their log lines in the trace view: at most %d per span and %d in all (maxEmbeddedLines), the lines that bound a gap or announce a retry first", plural(capped, "span"), b.max, o.maxEmbedded())))
+		f.AppendNotices(Info(fmt.Sprintf("%s show only some of their log lines in the trace view: at most %d per span and %d in all (maxEmbeddedLines), the lines that bound a gap or announce a retry first; the tag %s counts each span's other lines", plural(capped, "span"), b.max, o.maxEmbedded(), TagHiddenLines)))
 	case capped > 0:
-		f.AppendNotices(Info(fmt.Sprintf("%s show only %d of their log lines in the trace view; the logs frame has more", plural(capped, "span"), b.max)))
+		f.AppendNotices(Info(fmt.Sprintf("%s show only %d of their log lines in the trace view (the tag %s counts the others); the logs frame has more", plural(capped, "span"), b.max, TagHiddenLines)))
 	}
 	return f
 }
@@ -459,30 +466,49 @@ func isLevelKey(k string) bool {
 }
 
 // appendTags appends the span's attributes and Tracegap's figures.
-func appendTags(buf []byte, s *model.Span, fig *model.SpanFigures) []byte {
+func appendTags(buf []byte, s *model.Span, fig *model.SpanFigures, hidden int) []byte {
 	buf = appendKeyValues(buf, s.Attributes)
 	buf = buf[:len(buf)-1] // reopen the array
-	if len(s.Attributes) > 0 {
-		buf = append(buf, ',')
+	sep := len(s.Attributes) > 0
+	next := func() {
+		if sep {
+			buf = append(buf, ',')
+		}
+		sep = true
 	}
-	buf = appendKVFloat(buf, TagSelfTime, ms(fig.SelfTime))
-	buf = append(buf, ',')
-	buf = appendKVFloat(buf, TagWait, ms(fig.Wait))
-	buf = append(buf, ',')
-	buf = appendKVFloat(buf, TagUnaccounted, ms(fig.Unaccounted))
-	buf = append(buf, ',')
-	buf = appendKVInt(buf, TagRetries, int64(fig.Retries))
+	// A figure that is zero is left out: absent means none, as in the
+	// span detail of any trace, and on a 10 000-span trace the zeros were
+	// half a megabyte of the answer. The spans frame has every figure.
+	for _, f := range [...]struct {
+		key string
+		v   time.Duration
+	}{{TagSelfTime, fig.SelfTime}, {TagWait, fig.Wait}, {TagUnaccounted, fig.Unaccounted}} {
+		if f.v != 0 {
+			next()
+			buf = appendKVFloat(buf, f.key, ms(f.v))
+		}
+	}
+	if fig.Retries > 0 {
+		next()
+		buf = appendKVInt(buf, TagRetries, int64(fig.Retries))
+	}
+	// Network and queue time are measured only where they can be: a
+	// measured zero says something, so they are kept.
 	if fig.HasNetwork {
-		buf = append(buf, ',')
+		next()
 		buf = appendKVFloat(buf, TagNetwork, ms(fig.Network))
 	}
 	if fig.HasQueue {
-		buf = append(buf, ',')
+		next()
 		buf = appendKVFloat(buf, TagQueue, ms(fig.Queue))
 	}
 	if fig.OnCriticalPath {
-		buf = append(buf, ',')
+		next()
 		buf = append(buf, `{"key":"`+TagOnCriticalPath+`","value":true}`...)
+	}
+	if hidden > 0 {
+		next()
+		buf = appendKVInt(buf, TagHiddenLines, int64(hidden))
 	}
 	return append(buf, ']')
 }

@@ -137,7 +137,7 @@ func TestTraceFrameValues(t *testing.T) {
 			want map[string]any
 			none []string
 		}{
-			{"00000000000000a4", map[string]any{TagSelfTime: 650.0, TagWait: 1400.0, TagUnaccounted: 1000.0, TagRetries: 0.0, TagOnCriticalPath: true}, []string{TagNetwork}},
+			{"00000000000000a4", map[string]any{TagSelfTime: 650.0, TagWait: 1400.0, TagUnaccounted: 1000.0, TagOnCriticalPath: true}, []string{TagNetwork, TagRetries, TagHiddenLines}},
 			{"00000000000000a8", map[string]any{TagSelfTime: 100.0, TagWait: 500.0, TagUnaccounted: 200.0, TagRetries: 1.0}, []string{TagNetwork, TagOnCriticalPath}},
 			{"00000000000000a3", map[string]any{TagNetwork: 12.5, "db.type": "postgresql", "db.rows": 12.0, "db.cached": false}, nil},
 		}
@@ -263,16 +263,16 @@ func manyLines(n int) *model.Analysis {
 
 func TestTraceLogCap(t *testing.T) {
 	tests := []struct {
-		name        string
-		lines       int // lines on the child, plus one "resumed" line
-		max         int
-		wantShown   int
-		wantWarning string
+		name      string
+		lines     int // lines on the child, plus one "resumed" line
+		max       int
+		wantShown int
+		wantTag   string // the hidden-lines tag, "" when none
 	}{
 		{"under the default cap", 98, 0, 99, ""},
 		{"at the default cap", 99, 0, 100, ""},
-		{"over the default cap", 250, 0, 100, "151 more log lines of this span are not shown in the trace view"},
-		{"custom cap", 250, 10, 10, "241 more log lines of this span are not shown in the trace view"},
+		{"over the default cap", 250, 0, 100, hiddenTag(151)},
+		{"custom cap", 250, 10, 10, hiddenTag(241)},
 		{"no cap", 250, -1, 251, ""},
 	}
 	for _, tc := range tests {
@@ -296,17 +296,21 @@ func TestTraceLogCap(t *testing.T) {
 			if lines != tc.wantShown {
 				t.Errorf("shown %d lines, want %d", lines, tc.wantShown)
 			}
+			// A capped span is not a finding: no warning, a tag.
 			var warnings []string
 			decode(t, f, "warnings", 1, &warnings)
-			got := strings.Join(warnings, "|")
-			if got != tc.wantWarning {
-				t.Errorf("warnings = %q, want %q", got, tc.wantWarning)
+			if len(warnings) != 0 {
+				t.Errorf("warnings = %q, want none", warnings)
+			}
+			tags := rawAt(t, f, "tags", 1)
+			if has := strings.Contains(tags, `"`+TagHiddenLines+`"`); has != (tc.wantTag != "") || !strings.Contains(tags, tc.wantTag) {
+				t.Errorf("tags = %s, want %q", tags, tc.wantTag)
 			}
 			notices := len(f.Meta.Notices)
-			if (tc.wantWarning != "") != (notices == 1) {
+			if (tc.wantTag != "") != (notices == 1) {
 				t.Errorf("notices = %+v, want one exactly when a span is capped", f.Meta.Notices)
 			}
-			if tc.wantWarning == "" {
+			if tc.wantTag == "" {
 				return
 			}
 			// The lines that tell the story survive the cap: the gap's
@@ -360,4 +364,18 @@ func TestEpochMsKeepsSubMillisecondPrecision(t *testing.T) {
 	if ms(1500*time.Microsecond) != 1.5 {
 		t.Errorf("ms(1.5ms) = %v", ms(1500*time.Microsecond))
 	}
+}
+
+// hiddenTag is the trace frame's tag saying that n of a span's lines are
+// not shown.
+func hiddenTag(n int) string {
+	return fmt.Sprintf(`{"key":%q,"value":%d}`, TagHiddenLines, n)
+}
+
+// rawAt is a JSON field's value at row, as text.
+func rawAt(t *testing.T, f *data.Frame, field string, row int) string {
+	t.Helper()
+	var raw json.RawMessage
+	decode(t, f, field, row, &raw)
+	return string(raw)
 }

@@ -255,8 +255,8 @@ func (e *bigEnv) queryData(tb testing.TB) backend.DataResponse {
 // check fails unless the response holds the whole trace and the lines a
 // person is shown: the logs frame the first maxLogLines by preference with
 // a notice counting every line analysed, the trace frame on each span at
-// most the per-span cap and in all at most the total cap, with a warning
-// on each span naming how many of its lines are left out.
+// most the per-span cap and in all at most the total cap, with a tag on
+// each span naming how many of its lines are left out.
 func (e *bigEnv) check(tb testing.TB, r backend.DataResponse) {
 	tb.Helper()
 	if len(r.Frames) != 7 {
@@ -276,32 +276,42 @@ func (e *bigEnv) check(tb testing.TB, r backend.DataResponse) {
 			tb.Errorf("logs frame notices %+v lack %q", logs.Meta.Notices, want)
 		}
 	}
-	// Lines per span from the spans frame (the engine's count); the
-	// trace-level lines (the rest) show on the root span.
+	// Lines per span from the spans frame (the engine's count) for the
+	// spans it lists (maxTableRows); for every span, what it shows and its
+	// hidden-lines tag must add up to the lines analysed.
 	perSpan := map[string]int{}
 	sIDs, _ := spansFrame.FieldByName("spanID")
 	sCounts, _ := spansFrame.FieldByName("logCount")
-	joined := 0
 	for i := 0; i < spansFrame.Rows(); i++ {
-		n := int(toFloat(sCounts.At(i)))
-		perSpan[sIDs.At(i).(string)] = n
-		joined += n
+		perSpan[sIDs.At(i).(string)] = int(toFloat(sCounts.At(i)))
+	}
+	if want := min(e.spans, e.ds.settings.MaxTableRows); spansFrame.Rows() != want {
+		tb.Errorf("the spans frame lists %d spans, want %d (maxTableRows)", spansFrame.Rows(), want)
 	}
 	ids, _ := tr.FieldByName("spanID")
 	parents, _ := tr.FieldByName("parentSpanID")
 	logsField, _ := tr.FieldByName("logs")
-	warnings, _ := tr.FieldByName("warnings")
-	capped, wantCapped, embedded := 0, 0, 0
+	tags, _ := tr.FieldByName("tags")
+	capped, embedded, accounted := 0, 0, 0
 	for i := 0; i < tr.Rows(); i++ {
-		want := perSpan[ids.At(i).(string)]
-		if parents.At(i).(string) == "" {
-			want += total - joined
-		}
 		var ls []struct {
 			Name string `json:"name"`
 		}
 		if err := json.Unmarshal(logsField.At(i).(json.RawMessage), &ls); err != nil {
 			tb.Fatal(err)
+		}
+		var kvs []struct {
+			Key   string `json:"key"`
+			Value any    `json:"value"`
+		}
+		if err := json.Unmarshal(tags.At(i).(json.RawMessage), &kvs); err != nil {
+			tb.Fatal(err)
+		}
+		hidden := 0
+		for _, kv := range kvs {
+			if kv.Key == frames.TagHiddenLines {
+				hidden = int(toFloat(kv.Value))
+			}
 		}
 		// Span events are entries of their span too, but the trace view
 		// shows them always (they are the trace's own); the cap is on lines.
@@ -312,28 +322,31 @@ func (e *bigEnv) check(tb testing.TB, r backend.DataResponse) {
 			}
 		}
 		embedded += shown - events
-		if shown-events > min(want-events, frames.DefaultMaxLinesPerSpan) {
-			tb.Fatalf("span %d shows %d of its %d lines; the cap is %d", i, shown-events, want-events, frames.DefaultMaxLinesPerSpan)
+		accounted += shown + hidden
+		if shown-events > frames.DefaultMaxLinesPerSpan {
+			tb.Fatalf("span %d shows %d lines; the cap is %d", i, shown-events, frames.DefaultMaxLinesPerSpan)
 		}
-		if more := want - shown; more > 0 {
-			wantCapped++
-			w := string(warnings.At(i).(json.RawMessage))
-			if !strings.Contains(w, fmt.Sprintf("%d more log lines of this span are not shown in the trace view", more)) {
-				tb.Errorf("span %d shows %d of %d lines, but its warnings %s do not say so", i, shown, want, w)
-			}
+		// The root also shows the trace-level lines, which no span counts.
+		if want, ok := perSpan[ids.At(i).(string)]; ok && parents.At(i).(string) != "" && shown+hidden != want {
+			tb.Errorf("span %d shows %d lines and hides %d (its tag), but the engine counted %d", i, shown, hidden, want)
+		}
+		if hidden > 0 {
 			capped++
 		}
+	}
+	if accounted != total {
+		tb.Errorf("the spans show %d lines and hide %d by their tags: %d, want the %d analysed", embedded, accounted-embedded, accounted, total)
 	}
 	maxEmbedded := e.ds.settings.MaxEmbeddedLines
 	if embedded > maxEmbedded {
 		tb.Errorf("the trace frame carries %d lines, over the cap of %d", embedded, maxEmbedded)
 	}
-	if capped < bigConfig.ChattySpans || capped != wantCapped {
-		tb.Errorf("%d spans are capped with a warning, want %d (at least the %d chatty ones)", capped, wantCapped, bigConfig.ChattySpans)
+	if capped < bigConfig.ChattySpans {
+		tb.Errorf("%d spans say some of their lines are hidden, want at least the %d chatty ones", capped, bigConfig.ChattySpans)
 	}
-	if g := r.Frames[2]; g.Rows() > e.ds.settings.MaxGapRows {
-		tb.Errorf("the gaps frame lists %d waits, over maxGapRows %d", g.Rows(), e.ds.settings.MaxGapRows)
-	} else if g.Rows() == e.ds.settings.MaxGapRows && !slices.ContainsFunc(g.Meta.Notices, func(n data.Notice) bool { return strings.Contains(n.Text, "waits found (maxGapRows)") }) {
+	if g := r.Frames[2]; g.Rows() > e.ds.settings.MaxTableRows {
+		tb.Errorf("the gaps frame lists %d waits, over maxTableRows %d", g.Rows(), e.ds.settings.MaxTableRows)
+	} else if g.Rows() == e.ds.settings.MaxTableRows && !slices.ContainsFunc(g.Meta.Notices, func(n data.Notice) bool { return strings.Contains(n.Text, "waits found (maxTableRows)") }) {
 		tb.Errorf("the gaps frame is at its cap without saying so: %+v", g.Meta.Notices)
 	}
 	if !slices.ContainsFunc(tr.Meta.Notices, func(n data.Notice) bool { return strings.Contains(n.Text, "of their log lines in the trace view") }) {
@@ -589,7 +602,7 @@ func BenchmarkBigTraceLokiSplit(b *testing.B) {
 
 // TestBigTraceQueryShape runs the benchmark's query once at a tenth of the
 // scale, so the checks the benchmark relies on (every line in the logs
-// frame, the per-span cap with its warnings) run with the tests.
+// frame, the per-span cap with its tags) run with the tests.
 func TestBigTraceQueryShape(t *testing.T) {
 	cfg := bigConfig
 	cfg.Spans = 1_000

@@ -88,7 +88,7 @@ func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext
 		MaxLinesPerSpan:     d.settings.MaxLinesPerSpan,
 		MaxLogLines:         q.maxLogLines(d.settings),
 		MaxEmbeddedLines:    d.settings.MaxEmbeddedLines,
-		MaxGapRows:          d.settings.MaxGapRows,
+		MaxTableRows:        d.settings.MaxTableRows,
 		LogsExplore:         logsExplore(ctx, pCtx, d.settings.LogsDatasourceUID, res, lo),
 		Notices:             notices(res.Notices),
 		Link:                selfLink(pCtx),

@@ -14,6 +14,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/experimental"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/tracegap/correlator/pkg/frames"
 	"github.com/tracegap/correlator/pkg/internal/fixtures"
 )
 
@@ -124,11 +125,10 @@ func TestTraceQueryOptions(t *testing.T) {
 					continue
 				}
 				var logs []json.RawMessage
-				var warnings []string
 				_ = json.Unmarshal(row["logs"].(json.RawMessage), &logs)
-				_ = json.Unmarshal(row["warnings"].(json.RawMessage), &warnings)
-				if len(logs) != 2 || !slices.Contains(warnings, "5 more log lines of this span are not shown in the trace view") {
-					t.Errorf("span-4: %d lines, warnings %q", len(logs), warnings)
+				tags := string(row["tags"].(json.RawMessage))
+				if len(logs) != 2 || !strings.Contains(tags, `{"key":"`+frames.TagHiddenLines+`","value":5}`) {
+					t.Errorf("span-4: %d lines, tags %s", len(logs), tags)
 				}
 			}
 			if n := frameOf(t, r, "logs").Rows(); n != 21 {

@@ -105,7 +105,7 @@ type rawSettings struct {
 	MaxLogsMB         *number `json:"maxLogsMB"`
 	MaxLogLines       *number `json:"maxLogLines"`
 	MaxEmbeddedLines  *number `json:"maxEmbeddedLines"`
-	MaxGapRows        *number `json:"maxGapRows"`
+	MaxTableRows      *number `json:"maxTableRows"`
 
 	TracesToLogsV2 struct {
 		DatasourceUID string `json:"datasourceUid"`
@@ -216,7 +216,7 @@ func (r *rawSettings) settings() *Settings {
 		CompareByDefault:       r.CompareByDefault,
 		MaxLogLines:            int(r.MaxLogLines.orDefault(DefaultMaxLogLines, true)),
 		MaxEmbeddedLines:       int(r.MaxEmbeddedLines.orDefault(DefaultMaxEmbeddedLines, true)),
-		MaxGapRows:             int(r.MaxGapRows.orDefault(DefaultMaxGapRows, true)),
+		MaxTableRows:           int(r.MaxTableRows.orDefault(DefaultMaxTableRows, true)),
 		LogsDatasourceUID:      strings.TrimSpace(r.TracesToLogsV2.DatasourceUID),
 	}
 	if s.TempoAuth == "" {

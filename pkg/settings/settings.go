@@ -56,9 +56,9 @@ const (
 	// DefaultMaxEmbeddedLines is how many log lines the trace frame's spans
 	// carry in all (besides MaxLinesPerSpan on each).
 	DefaultMaxEmbeddedLines = 20000
-	// DefaultMaxGapRows is how many waits the gaps frame lists (and the trace
-	// frame's spans quote): the critical path's first, then the longest.
-	DefaultMaxGapRows = 1000
+	// DefaultMaxTableRows is how many rows the gaps, retries and spans
+	// frames list each (the ones that matter first).
+	DefaultMaxTableRows = 1000
 )
 
 // DefaultTraceIDFields are the log fields (structured metadata, parsed
@@ -132,9 +132,10 @@ type Settings struct {
 	MaxLogLines int `json:"maxLogLines"`
 	// MaxEmbeddedLines caps the log lines of all spans of the trace frame.
 	MaxEmbeddedLines int `json:"maxEmbeddedLines"`
-	// MaxGapRows caps the rows of the gaps frame and the gap sentences of
-	// the trace frame's spans; the figures count every gap.
-	MaxGapRows int `json:"maxGapRows"`
+	// MaxTableRows caps the rows of the gaps, retries and spans frames
+	// and the gap sentences of the trace frame's spans; the figures count
+	// every gap, retry and span.
+	MaxTableRows int `json:"maxTableRows"`
 	// LogsDatasourceUID is jsonData.tracesToLogsV2.datasourceUid: the Loki
 	// data source Grafana's "Logs for this span" opens, which the logs
 	// frame's notice links to in Explore for the lines it leaves out.

@@ -43,7 +43,7 @@ func TestLoadDefaults(t *testing.T) {
 		GiveUpPattern: `not retrying|giving up|no more retries|won't retry|will not retry|retries exhausted`,
 		TraceIDFields: DefaultTraceIDFields, SpanIDFields: DefaultSpanIDFields,
 		LokiMarginSeconds: 5, LokiMaxLines: 50000, MaxLinesPerSpan: 100, TempoConcurrency: 8,
-		MaxTraceMB: 512, MaxLogsMB: 512, MaxLogLines: 5000, MaxEmbeddedLines: 20000, MaxGapRows: 1000,
+		MaxTraceMB: 512, MaxLogsMB: 512, MaxLogLines: 5000, MaxEmbeddedLines: 20000, MaxTableRows: 1000,
 	}
 	if diff := cmp.Diff(want, s, cmpopts.IgnoreFields(Settings{}, "Retry", "GiveUp")); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -68,7 +68,7 @@ func TestLoadEveryField(t *testing.T) {
 		"logQueryMode": "metadata", "minGapMs": 0, "retryPattern": "backoff", "giveUpPattern": "circuit open",
 		"traceIdFields": []string{" tid ", "tid", "", "trace"}, "spanIdFields": []string{"sid"},
 		"lokiMarginSeconds": 0, "lokiMaxLines": "20000", "maxLinesPerSpan": 7, "tempoConcurrency": 3,
-		"maxTraceMB": 64, "maxLogsMB": "128", "maxLogLines": "800", "maxEmbeddedLines": 1500, "maxGapRows": "300",
+		"maxTraceMB": 64, "maxLogsMB": "128", "maxLogLines": "800", "maxEmbeddedLines": 1500, "maxTableRows": "300",
 		"tracesToLogsV2": map[string]any{"datasourceUid": " loki-uid ", "spanStartTimeShift": "-5m"},
 	}
 	secure := map[string]string{"tempoToken": "t0k3n", "lokiPassword": "pa55", "tempoTlsCACert": "", "lokiToken": "unused"}
@@ -83,7 +83,7 @@ func TestLoadEveryField(t *testing.T) {
 		TimeoutSeconds: 12, LogSelector: `{app="x"}`, LogQueryMode: LogQueryMetadata, MinGapMs: 0, RetryPattern: "backoff",
 		GiveUpPattern: "circuit open", TraceIDFields: []string{"tid", "trace"}, SpanIDFields: []string{"sid"},
 		LokiMarginSeconds: 0, LokiMaxLines: 20000, MaxLinesPerSpan: 7, TempoConcurrency: 3, MaxTraceMB: 64, MaxLogsMB: 128,
-		MaxLogLines: 800, MaxEmbeddedLines: 1500, MaxGapRows: 300, LogsDatasourceUID: "loki-uid",
+		MaxLogLines: 800, MaxEmbeddedLines: 1500, MaxTableRows: 300, LogsDatasourceUID: "loki-uid",
 		TempoToken: "t0k3n", LokiPassword: "pa55", LokiToken: "unused",
 	}
 	if diff := cmp.Diff(want, s, cmpopts.IgnoreFields(Settings{}, "Retry", "GiveUp")); diff != "" {

@@ -31,7 +31,7 @@ var limits = []limit{
 	{"maxLogsMB", 1, 4096, "MiB"},
 	{"maxLogLines", 1, MaxLogLinesLimit, "lines"},
 	{"maxEmbeddedLines", 1, MaxLogLinesLimit, "lines"},
-	{"maxGapRows", 1, MaxLogLinesLimit, "rows"},
+	{"maxTableRows", 1, MaxLogLinesLimit, "rows"},
 }
 
 // MaxLogLinesLimit is the most rows maxLogLines and maxEmbeddedLines (and a
@@ -89,7 +89,7 @@ func (s *Settings) validate(raw *rawSettings) []Problem {
 		"maxLogsMB":         int64(s.MaxLogsMB),
 		"maxLogLines":       int64(s.MaxLogLines),
 		"maxEmbeddedLines":  int64(s.MaxEmbeddedLines),
-		"maxGapRows":        int64(s.MaxGapRows),
+		"maxTableRows":      int64(s.MaxTableRows),
 	}
 	written := map[string]*number{
 		"timeoutSeconds":    raw.TimeoutSeconds,
@@ -102,7 +102,7 @@ func (s *Settings) validate(raw *rawSettings) []Problem {
 		"maxLogsMB":         raw.MaxLogsMB,
 		"maxLogLines":       raw.MaxLogLines,
 		"maxEmbeddedLines":  raw.MaxEmbeddedLines,
-		"maxGapRows":        raw.MaxGapRows,
+		"maxTableRows":      raw.MaxTableRows,
 	}
 	for _, l := range limits {
 		if n := written[l.key]; !n.valid() {

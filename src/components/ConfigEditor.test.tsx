@@ -131,7 +131,7 @@ describe('ConfigEditor', () => {
       [C.correlation.maxLogsMB.label, '512'],
       [C.correlation.maxLogLines.label, '5000'],
       [C.correlation.maxEmbeddedLines.label, '20000'],
-      [C.correlation.maxGapRows.label, '1000'],
+      [C.correlation.maxTableRows.label, '1000'],
     ];
     for (const [label, placeholder] of defaults) {
       expect(byLabel(label)).toHaveAttribute('placeholder', placeholder);
@@ -292,7 +292,7 @@ describe('ConfigEditor', () => {
       [C.correlation.maxLogsMB.label, '128'],
       [C.correlation.maxLogLines.label, '2000'],
       [C.correlation.maxEmbeddedLines.label, '500'],
-      [C.correlation.maxGapRows.label, '250'],
+      [C.correlation.maxTableRows.label, '250'],
     ];
     for (const [label, value] of numbers) {
       await fill(user, byLabel(label), value);
@@ -315,7 +315,7 @@ describe('ConfigEditor', () => {
         maxLogsMB: 128,
         maxLogLines: 2000,
         maxEmbeddedLines: 500,
-        maxGapRows: 250,
+        maxTableRows: 250,
         giveUpPattern: 'gave up after \\d+ attempts',
         compareByDefault: true,
       },

@@ -59,9 +59,9 @@ const numberFields: Array<{ key: NumericSetting; description: string }> = [
     description: "Log lines shown in the trace view's span events, for the whole trace (on top of the per-span limit).",
   },
   {
-    key: 'maxGapRows',
+    key: 'maxTableRows',
     description:
-      'Waits the gaps table lists and the trace view quotes: those on the critical path first, then the longest. Wait totals, the breakdown and the wait series still count every one.',
+      'Rows the gaps, retries and spans tables list each: waits on the critical path first, then the longest; the costliest retries; critical-path spans, then the most self time. The trace view and every total still count them all.',
   },
 ];
 
