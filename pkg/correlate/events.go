@@ -108,7 +108,7 @@ func (x *Extractor) extractEvent(l *model.Log, e *model.LogEntry, traceID, spanI
 		}
 	}
 	*l = model.Log{
-		Entry:     *e,
+		Entry:     e,
 		TraceID:   traceID,
 		SpanID:    spanID,
 		SpanIndex: -1,

@@ -196,7 +196,7 @@ func (x *Extractor) extractInto(l *model.Log, e *model.LogEntry) {
 	}
 
 	*l = model.Log{
-		Entry:     *e,
+		Entry:     e,
 		TraceID:   f.val[propTrace],
 		SpanID:    f.val[propSpan],
 		SpanIndex: -1,

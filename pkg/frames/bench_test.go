@@ -56,7 +56,7 @@ func bigAnalysis(spans, lines int) *model.Analysis {
 		ts := s.Start.Add(time.Duration(j/spans) * time.Millisecond)
 		msg := fmt.Sprintf("processed item %d", j)
 		a.Logs[j] = model.Log{
-			Entry: model.LogEntry{
+			Entry: &model.LogEntry{
 				Time:   ts,
 				Line:   fmt.Sprintf(`{"level":"info","message":%q,"traceId":%q,"spanId":%q,"duration_ms":3}`, msg, traceID, s.SpanID),
 				Stream: streams[span%services],

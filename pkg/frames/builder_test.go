@@ -73,7 +73,7 @@ func (b *builder) line(service, spanID string, tMs float64, level, msg string, e
 		idx = -1
 	}
 	l := model.Log{
-		Entry:   model.LogEntry{Time: at(tMs), Line: line, Stream: st},
+		Entry:   &model.LogEntry{Time: at(tMs), Line: line, Stream: st},
 		TraceID: b.a.Trace.TraceID, SpanID: spanID, SpanIndex: idx,
 		Message: msg, Level: lowerASCII(level), Fields: fields,
 	}

@@ -166,7 +166,7 @@ func entryIDs(logs []model.Log) []string {
 	hashes := make([]uint64, len(logs))
 	byStream := map[*model.Label]uint64{}
 	for i := range logs {
-		e := &logs[i].Entry
+		e := logs[i].Entry
 		var h uint64
 		if len(e.Stream) > 0 {
 			var ok bool

@@ -65,7 +65,7 @@ func TestLogIDs(t *testing.T) {
 	sorted := model.Labels{{Name: "a", Value: "1"}, {Name: "b", Value: "2"}}
 	t0 := time.Unix(0, 1795624597000000001)
 	entry := func(ts time.Time, line string, st model.Labels) model.Log {
-		return model.Log{Entry: model.LogEntry{Time: ts, Line: line, Stream: st}, SpanIndex: -1}
+		return model.Log{Entry: &model.LogEntry{Time: ts, Line: line, Stream: st}, SpanIndex: -1}
 	}
 	logs := []model.Log{
 		entry(t0, "same", stream),

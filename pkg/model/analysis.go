@@ -27,7 +27,10 @@ const (
 // Log is a log entry after extraction and the join: its normalised ids, the
 // fields read from it and the span it belongs to.
 type Log struct {
-	Entry LogEntry
+	// Entry is the entry as fetched (never nil in an Analysis), shared
+	// with the fetched entries and read-only: a copy per Log was 11 MB of
+	// a 100 000-line analysis's live heap, beside the entries it copied.
+	Entry *LogEntry
 	// TraceID and SpanID are the normalised ids found in the entry ("" when absent).
 	TraceID string
 	SpanID  string
