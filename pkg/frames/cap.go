@@ -270,6 +270,21 @@ func topRows(n, limit int, by func(x, y int) int) []bool {
 	return keep
 }
 
+// kept returns the rows keep marks, in their order; all of them when keep
+// is nil (every row fits).
+func kept[T any](rows []T, keep []bool) []T {
+	if keep == nil {
+		return rows
+	}
+	out := make([]T, 0, len(rows))
+	for k := range rows {
+		if keep[k] {
+			out = append(out, rows[k])
+		}
+	}
+	return out
+}
+
 // spansNotice says how many spans the spans frame lists of the trace's.
 func spansNotice(shown, found int) string {
 	return fmt.Sprintf("The spans frame lists %d of the trace's %d spans (maxTableRows): those on the critical path first, then the most self time. The trace view shows every span, its figures in its tracegap.* tags.", shown, found)

@@ -304,12 +304,7 @@ func TestGapRowsCap(t *testing.T) {
 			a := gapsTrace()
 			o := Options{MaxTableRows: tc.max}
 			g := Gaps(a, o)
-			ms, _ := g.FieldByName("gapMs")
-			var got []float64
-			for i := 0; i < ms.Len(); i++ {
-				got = append(got, ms.At(i).(float64))
-			}
-			if !slices.Equal(got, tc.rows) {
+			if got := fieldValues[float64](t, g, "gapMs"); !slices.Equal(got, tc.rows) {
 				t.Errorf("gap rows %v, want %v", got, tc.rows)
 			}
 			var notices []string
@@ -425,19 +420,13 @@ func TestTableRowsCap(t *testing.T) {
 			a := tableTrace()
 			o := Options{MaxTableRows: tc.max}
 			r := Retries(a, o)
-			cost, _ := r.FieldByName("costMs")
-			var costs []float64
-			for i := 0; i < cost.Len(); i++ {
-				costs = append(costs, cost.At(i).(float64))
-			}
-			if !slices.Equal(costs, tc.retryCosts) {
+			if costs := fieldValues[float64](t, r, "costMs"); !slices.Equal(costs, tc.retryCosts) {
 				t.Errorf("retry rows %v, want %v", costs, tc.retryCosts)
 			}
 			s := Spans(a, o)
-			id, _ := s.FieldByName("spanID")
 			var ids []string
-			for i := 0; i < id.Len(); i++ {
-				ids = append(ids, id.At(i).(string)[14:])
+			for _, id := range fieldValues[string](t, s, "spanID") {
+				ids = append(ids, id[14:])
 			}
 			if !slices.Equal(ids, tc.spans) {
 				t.Errorf("span rows %v, want %v", ids, tc.spans)
@@ -456,3 +445,4 @@ func TestTableRowsCap(t *testing.T) {
 		})
 	}
 }
+

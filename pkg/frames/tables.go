@@ -21,15 +21,7 @@ func Gaps(a *model.Analysis, o Options) *data.Frame {
 		gaps = a.Gaps
 	}
 	keep := shownGaps(a, o.maxTableRows())
-	if keep != nil {
-		shown := make([]model.Gap, 0, o.maxTableRows())
-		for k := range gaps {
-			if keep[k] {
-				shown = append(shown, gaps[k])
-			}
-		}
-		gaps = shown
-	}
+	gaps = kept(gaps, keep)
 	n := len(gaps)
 	var (
 		traceID, spanID, svc, op, from, to = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -87,15 +79,7 @@ func Retries(a *model.Analysis, o Options) *data.Frame {
 		retries = a.Retries
 	}
 	keep := shownRetries(a, o.maxTableRows())
-	if keep != nil {
-		shown := make([]model.Retry, 0, o.maxTableRows())
-		for k := range retries {
-			if keep[k] {
-				shown = append(shown, retries[k])
-			}
-		}
-		retries = shown
-	}
+	retries = kept(retries, keep)
 	n := len(retries)
 	var (
 		traceID, spanID, svc, op, source = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
