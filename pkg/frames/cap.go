@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -211,22 +210,12 @@ func shownGaps(a *model.Analysis, limit int) []bool {
 			}
 		}
 	}
-	return topRows(len(a.Gaps), limit, func(x, y int) int {
-		gx, gy := &a.Gaps[x], &a.Gaps[y]
-		if onPath[x] != onPath[y] {
-			if onPath[x] {
-				return -1
-			}
-			return 1
-		}
-		if dx, dy := gx.Duration(), gy.Duration(); dx != dy {
-			if dx > dy {
-				return -1
-			}
-			return 1
-		}
-		return gx.Start.Compare(gy.Start)
-	})
+	ranks := make([]rowRank, len(a.Gaps))
+	for k := range a.Gaps {
+		g := &a.Gaps[k]
+		ranks[k] = rowRank{first: onPath[k], v: int64(g.Duration()), t: g.Start.UnixNano()}
+	}
+	return topRows(ranks, limit)
 }
 
 // shownSpans marks the spans the spans frame lists when there are more
@@ -237,33 +226,48 @@ func shownSpans(a *model.Analysis, limit int) []bool {
 	if a == nil || a.Trace == nil || len(a.Trace.Spans) <= limit {
 		return nil
 	}
-	fig := func(i int) model.SpanFigures {
+	ranks := make([]rowRank, len(a.Trace.Spans))
+	for i := range ranks {
 		if i < len(a.Figures) {
-			return a.Figures[i]
+			ranks[i] = rowRank{first: a.Figures[i].OnCriticalPath, v: int64(a.Figures[i].SelfTime)}
 		}
-		return model.SpanFigures{}
 	}
-	return topRows(len(a.Trace.Spans), limit, func(x, y int) int {
-		fx, fy := fig(x), fig(y)
-		if fx.OnCriticalPath != fy.OnCriticalPath {
-			if fx.OnCriticalPath {
+	return topRows(ranks, limit)
+}
+
+// rowRank is where a row stands for a cap: rows marked first (on the
+// critical path) before the others, then the larger v, then the smaller t,
+// then the earlier row. Computed once per row: a comparator that worked
+// out a gap's duration from its times took a quarter of the frames' time
+// sorting 23 000 gaps.
+type rowRank struct {
+	first bool
+	v, t  int64
+}
+
+// topRows marks the first limit rows by rank.
+func topRows(ranks []rowRank, limit int) []bool {
+	order := make([]int32, len(ranks))
+	for k := range order {
+		order[k] = int32(k)
+	}
+	slices.SortFunc(order, func(x, y int32) int {
+		rx, ry := &ranks[x], &ranks[y]
+		if rx.first != ry.first {
+			if rx.first {
 				return -1
 			}
 			return 1
 		}
-		return cmp.Compare(fy.SelfTime, fx.SelfTime)
+		if c := cmp.Compare(ry.v, rx.v); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(rx.t, ry.t); c != 0 {
+			return c
+		}
+		return cmp.Compare(x, y)
 	})
-}
-
-// topRows marks the first limit of n rows in the order by (a stable sort:
-// ties keep their index order).
-func topRows(n, limit int, by func(x, y int) int) []bool {
-	order := make([]int, n)
-	for k := range order {
-		order[k] = k
-	}
-	slices.SortStableFunc(order, by)
-	keep := make([]bool, n)
+	keep := make([]bool, len(ranks))
 	for _, k := range order[:limit] {
 		keep[k] = true
 	}
@@ -297,9 +301,11 @@ func shownRetries(a *model.Analysis, limit int) []bool {
 	if a == nil || len(a.Retries) <= limit {
 		return nil
 	}
-	return topRows(len(a.Retries), limit, func(x, y int) int {
-		return cmp.Compare(a.Retries[y].Cost, a.Retries[x].Cost)
-	})
+	ranks := make([]rowRank, len(a.Retries))
+	for k := range a.Retries {
+		ranks[k] = rowRank{v: int64(a.Retries[k].Cost)}
+	}
+	return topRows(ranks, limit)
 }
 
 // retriesNotice says how many retries the retries frame lists of those
@@ -344,13 +350,14 @@ func unlistedGaps(a *model.Analysis, keep []bool) map[int]*unlisted {
 }
 
 // filter returns the warnings without the unlisted gaps' sentences (each
-// left out as many times as its gaps), reusing none of ws.
+// left out as many times as its gaps), reusing none of ws. It uses up u's
+// counts: call it once per span (a copy per span was 10 ms of a 10 000-span
+// trace frame).
 func (u *unlisted) filter(ws []string) []string {
-	left := maps.Clone(u.sentences)
 	out := make([]string, 0, len(ws))
 	for _, w := range ws {
-		if left[w] > 0 {
-			left[w]--
+		if u.sentences[w] > 0 {
+			u.sentences[w]--
 			continue
 		}
 		out = append(out, w)

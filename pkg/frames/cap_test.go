@@ -445,4 +445,3 @@ func TestTableRowsCap(t *testing.T) {
 		})
 	}
 }
-
