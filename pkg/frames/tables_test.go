@@ -101,7 +101,7 @@ func TestLogIDs(t *testing.T) {
 }
 
 func TestLabelsMergeStreamMetadataParsed(t *testing.T) {
-	got := string(appendLabels(nil,
+	got := string(appendLabels(nil, idColumns{},
 		model.Labels{{Name: "service_name", Value: "api"}, {Name: "env", Value: "prod"}},
 		model.Labels{{Name: "trace_id", Value: "abc"}, {Name: "env", Value: "shadowed"}},
 		model.Labels{{Name: "detected_level", Value: "info"}, {Name: "trace_id", Value: "shadowed"}},
@@ -109,6 +109,43 @@ func TestLabelsMergeStreamMetadataParsed(t *testing.T) {
 	want := `{"service_name":"api","env":"prod","trace_id":"abc","detected_level":"info"}`
 	if got != want {
 		t.Errorf("labels = %s, want %s", got, want)
+	}
+}
+
+// The row's own ids are its traceID and spanID columns; as labels they
+// are left out, unless they are a stream's or name another span.
+func TestLabelsLeaveOutTheRowsIDs(t *testing.T) {
+	const trace, span = "5b8efff798038103d269b633813fc60c", "3c6ef372fe94f82a"
+	for _, tc := range []struct {
+		name string
+		ids  idColumns
+		sets []model.Labels
+		want string
+	}{
+		{"OTLP metadata", idColumns{trace, span},
+			[]model.Labels{{{Name: "service_name", Value: "api"}}, {{Name: "trace_id", Value: trace}, {Name: "span_id", Value: span}, {Name: "flags", Value: "01"}}},
+			`{"service_name":"api","flags":"01"}`},
+		{"parsed, other spelling and case", idColumns{trace, span},
+			[]model.Labels{{{Name: "app", Value: "api"}}, nil, {{Name: "traceId", Value: strings.ToUpper(trace)}, {Name: "spanId", Value: span}, {Name: "level", Value: "info"}}},
+			`{"app":"api","level":"info"}`},
+		{"an unknown span's id is kept", idColumns{trace, ""},
+			[]model.Labels{{{Name: "app", Value: "api"}}, {{Name: "trace_id", Value: trace}, {Name: "span_id", Value: "ffffffffffffffff"}}},
+			`{"app":"api","span_id":"ffffffffffffffff"}`},
+		{"another trace's id is kept", idColumns{trace, span},
+			[]model.Labels{{{Name: "app", Value: "api"}}, {{Name: "trace_id", Value: "4bf92f3577b34da6a3ce929d0e0e4736"}}},
+			`{"app":"api","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736"}`},
+		{"stream labels are the stream's", idColumns{trace, span},
+			[]model.Labels{{{Name: "trace_id", Value: trace}}, {{Name: "span_id", Value: span}}},
+			`{"trace_id":"` + trace + `"}`},
+		{"a shadowed parsed id stays out", idColumns{trace, span},
+			[]model.Labels{{{Name: "app", Value: "api"}}, {{Name: "span_id", Value: span}}, {{Name: "span_id", Value: "0000000000000001"}}},
+			`{"app":"api"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := string(appendLabels(nil, tc.ids, tc.sets...)); got != tc.want {
+				t.Errorf("labels = %s, want %s", got, tc.want)
+			}
+		})
 	}
 }
 

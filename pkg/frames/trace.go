@@ -404,7 +404,11 @@ func (b *traceBuilder) appendLine(buf []byte, l *model.Log) []byte {
 		}
 		n++
 	}
-	if l.Level != "" {
+	// "info" is left out: it is nearly every line's level and says
+	// nothing in a span's logs (17 875 of the big trace's 20 000 embedded
+	// lines, 0.55 MB of the answer), while a warn or error line stands out
+	// by having one. The logs frame keeps every line's level.
+	if l.Level != "" && l.Level != "info" {
 		sep()
 		buf = appendKVString(buf, "level", l.Level)
 	}
@@ -483,7 +487,7 @@ func appendTags(buf []byte, s *model.Span, fig *model.SpanFigures, hidden int) [
 		v   time.Duration
 	}{{TagSelfTime, fig.SelfTime}, {TagWait, fig.Wait}, {TagUnaccounted, fig.Unaccounted}} {
 		if f.v != 0 {
-			buf = append(appendKVFloat(buf, f.key, ms(f.v)), ',')
+			buf = append(appendKVFloat(buf, f.key, tagMs(f.v)), ',')
 		}
 	}
 	if fig.Retries > 0 {
@@ -492,10 +496,10 @@ func appendTags(buf []byte, s *model.Span, fig *model.SpanFigures, hidden int) [
 	// Network and queue time are measured only where they can be: a
 	// measured zero says something, so they are kept.
 	if fig.HasNetwork {
-		buf = append(appendKVFloat(buf, TagNetwork, ms(fig.Network)), ',')
+		buf = append(appendKVFloat(buf, TagNetwork, tagMs(fig.Network)), ',')
 	}
 	if fig.HasQueue {
-		buf = append(appendKVFloat(buf, TagQueue, ms(fig.Queue)), ',')
+		buf = append(appendKVFloat(buf, TagQueue, tagMs(fig.Queue)), ',')
 	}
 	if fig.OnCriticalPath {
 		buf = append(buf, `{"key":"`+TagOnCriticalPath+`","value":true},`...)
@@ -508,6 +512,12 @@ func appendTags(buf []byte, s *model.Span, fig *model.SpanFigures, hidden int) [
 	}
 	return append(buf, ']')
 }
+
+// tagMs is a figure in milliseconds to the microsecond, as the sentences
+// write them: the nanoseconds were three more digits per figure (about
+// 70 kB of a 10 000-span answer) that no one reads in a span's detail. The
+// tables keep the exact figures.
+func tagMs(d time.Duration) float64 { return ms(d.Round(time.Microsecond)) }
 
 // appendReferences appends span links as the trace view's references:
 // [{traceID, spanID, tags}].

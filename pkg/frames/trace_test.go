@@ -164,6 +164,19 @@ func TestTraceFrameValues(t *testing.T) {
 		}
 	})
 
+	t.Run("a level other than info is a field", func(t *testing.T) {
+		var logs []traceLog
+		decode(t, f, "logs", 7, &logs) // data-aggregator-b GET /data/aggregator-b
+		var levels []any
+		for _, l := range logs {
+			v, _ := l.field("level")
+			levels = append(levels, v)
+		}
+		if want := []any{nil, nil, "warn", nil, nil}; fmt.Sprint(levels) != fmt.Sprint(want) {
+			t.Errorf("levels of span-8's logs = %v, want %v", levels, want)
+		}
+	})
+
 	t.Run("logs merge events and lines in time order", func(t *testing.T) {
 		var logs []traceLog
 		decode(t, f, "logs", w, &logs)
@@ -186,8 +199,8 @@ func TestTraceFrameValues(t *testing.T) {
 		if l.Name != "Received response from data aggregator A" {
 			t.Errorf("logs[3].name = %q, want the line's message", l.Name)
 		}
-		if v, _ := l.field("level"); v != "info" {
-			t.Errorf("level field = %v, want info", v)
+		if v, ok := l.field("level"); ok {
+			t.Errorf("level field = %v on an info line, want none (info is the level of nearly every line)", v)
 		}
 		if v, _ := l.field("duration_ms"); v != "300" {
 			t.Errorf("duration_ms field = %v, want the parsed field", v)
