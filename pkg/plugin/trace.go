@@ -14,6 +14,7 @@ import (
 	"github.com/tracegap/correlator/pkg/explain"
 	"github.com/tracegap/correlator/pkg/frames"
 	"github.com/tracegap/correlator/pkg/loki"
+	"github.com/tracegap/correlator/pkg/model"
 )
 
 // handleTrace answers a trace query: the trace from Tempo, its logs from
@@ -69,6 +70,7 @@ func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext
 	}
 	res := explain.Analyze(f, opts)
 	analysisSlots.release()
+	big := bigAnalysis(res.Analysis)
 	d.warnDegraded(ctx, QueryTypeTrace, res.Fetched)
 	executed := fromCache(executedQuery(res, lo), cached)
 	if compare {
@@ -100,34 +102,38 @@ func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext
 		})
 		fs = append(fs, frames.SetHeadline(data.Frames{c}, res.Analysis)...)
 	}
-	collectAfter(res)
+	if big {
+		// Nothing of res is used from here on: only the frames are
+		// returned, so the analysis is garbage for this collection. (A
+		// cached trace stays live; collecting is then merely useless.)
+		runtime.GC()
+	}
 	return fs, nil
 }
 
-// bigAnalysis is the size, in spans and log lines, above which a trace
+// bigAnalysisSize is the size, in spans and log lines, from which a trace
 // query collects the heap once its frames are built. The 10 000-span
 // trace with 100 000 lines holds 86 MB at the end of its analysis and 19
 // MB once only its frames are left; the collector's pacing had set the
 // next collection at twice the larger figure, so the SDK's encoding of the
 // answer grew the heap into that headroom (188 MB of heap, 37 MB live).
-// A collection here sets the pace from the frames instead, for about 1%
-// of such a query's CPU. Small queries, the usual ones, skip it.
-const bigAnalysis = 20_000
+// A collection there sets the pace from the frames instead; such a query's
+// CPU went down with it (1.22 -> 1.07 s, BENCHMARKS.md run 5), fewer fresh
+// pages being touched. Concurrent calls of runtime.GC share a cycle. Small
+// queries, the usual ones, skip it.
+const bigAnalysisSize = 20_000
 
-// collectAfter runs the collector when res was a big analysis: it is
-// garbage by now (the caller keeps only the frames). Concurrent calls share
-// a cycle. A cached trace stays live; collecting is then merely useless.
-func collectAfter(res *explain.Result) {
-	n := 0
-	if res.Analysis != nil {
-		n = len(res.Analysis.Logs)
-		if res.Analysis.Trace != nil {
-			n += len(res.Analysis.Trace.Spans)
-		}
+// bigAnalysis reports an analysis of at least bigAnalysisSize spans and
+// log lines.
+func bigAnalysis(a *model.Analysis) bool {
+	if a == nil {
+		return false
 	}
-	if n >= bigAnalysis {
-		runtime.GC()
+	n := len(a.Logs)
+	if a.Trace != nil {
+		n += len(a.Trace.Spans)
 	}
+	return n >= bigAnalysisSize
 }
 
 // baselineExecuted describes a comparison's baseline for the query
