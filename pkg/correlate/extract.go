@@ -134,6 +134,7 @@ type found struct {
 	val    [numProps]string
 	rank   [numProps]uint32
 	has    [numProps]bool
+	at     [numProps]int // index in its source of the field each value came from
 	stated time.Duration
 }
 
@@ -175,6 +176,12 @@ func (x *Extractor) extractInto(l *model.Log, e *model.LogEntry) {
 
 	var f found
 	x.scan(&f, fields, false)
+	if kept := dropRead(fields, &f); len(kept) < len(fields) {
+		if x.useArena {
+			x.arena = x.arena[:len(x.arena)-(len(fields)-len(kept))] // the room goes to the next line
+		}
+		fields = kept[:len(kept):len(kept)]
+	}
 	if !f.has[propTrace] || !f.has[propSpan] {
 		// A W3C traceparent anywhere in the line, under any key or bare
 		// (access logs, proxies), still counts as the line's own.
@@ -234,6 +241,32 @@ func (x *Extractor) extractInto(l *model.Log, e *model.LogEntry) {
 	}
 }
 
+// dropRead removes, in place, the fields whose values became the entry's
+// trace id, span id, message and level: the Log holds those already, and
+// only the trace view reads Fields, leaving exactly those out. On 100 000
+// JSON lines the four were 13 MB of the analysis's live heap, held until
+// the frames are built. The stated duration's field stays: the trace view
+// shows it.
+func dropRead(fields model.Labels, f *found) model.Labels {
+	var drop uint64 // by index; a field past the 64th stays (the trace view still leaves it out)
+	for _, p := range [...]prop{propTrace, propSpan, propMessage, propLevel} {
+		if f.has[p] && f.at[p] < 64 {
+			drop |= 1 << f.at[p]
+		}
+	}
+	if drop == 0 {
+		return fields
+	}
+	k := 0
+	for i := range fields {
+		if i >= 64 || drop&(1<<i) == 0 {
+			fields[k] = fields[i]
+			k++
+		}
+	}
+	return fields[:k]
+}
+
 func (f *found) complete() bool {
 	for p := range numProps {
 		if !f.has[p] {
@@ -247,7 +280,7 @@ func (f *found) complete() bool {
 // says whether Loki may have renamed colliding keys with "_extracted".
 func (x *Extractor) scan(f *found, src model.Labels, labelSource bool) {
 	var local [numProps]bool // found in this source (rank comparison applies)
-	for _, l := range src {
+	for i, l := range src {
 		name, extracted := l.Name, false
 		ref, ok := x.lookup(name)
 		if !ok && labelSource && strings.HasSuffix(name, extractedSuffix) {
@@ -270,7 +303,7 @@ func (x *Extractor) scan(f *found, src model.Labels, labelSource bool) {
 		if !valid {
 			continue
 		}
-		f.val[ref.p], f.rank[ref.p], f.has[ref.p], local[ref.p] = v, rank, true, true
+		f.val[ref.p], f.rank[ref.p], f.has[ref.p], local[ref.p], f.at[ref.p] = v, rank, true, true, i
 		if ref.p == propStated {
 			f.stated = stated
 		}

@@ -3,6 +3,7 @@ package correlate
 import (
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -160,6 +161,38 @@ func TestTimeOrder(t *testing.T) {
 			if int(got[k].i) != want[k] {
 				t.Fatalf("%d runs: position %d holds entry %d, want %d", runs, k, got[k].i, want[k])
 			}
+		}
+	}
+}
+
+// TestJoinKeepsEachLinesFields checks that the fields left after the
+// extractor drops the ones it read (ids, message, level) belong to their
+// own line: the join parses every line into shared arena chunks and gives
+// the dropped fields' room to the next line, over enough lines to fill
+// several chunks.
+func TestJoinKeepsEachLinesFields(t *testing.T) {
+	tr := mkTrace(sp{id: "a1", start: 0, end: 100_000})
+	n := 3 * arenaChunk
+	entries := make([]model.LogEntry, n)
+	for i := range entries {
+		kv := []string{"level", "INFO", "attempt", strconv.Itoa(i)}
+		if i%3 == 0 {
+			kv = append(kv, "db.table", "orders"+strconv.Itoa(i)) // one more field now and then
+		}
+		entries[i] = jl("a1", float64(i)/float64(n)*99_000, "line "+strconv.Itoa(i), kv...)
+	}
+	a := Analyze(tr, entries, Options{})
+	if len(a.Logs) != n {
+		t.Fatalf("%d logs, want %d", len(a.Logs), n)
+	}
+	for k, l := range a.Logs {
+		i, _ := strconv.Atoi(strings.TrimPrefix(l.Message, "line "))
+		want := model.Labels{{Name: "attempt", Value: strconv.Itoa(i)}}
+		if i%3 == 0 {
+			want = append(want, model.Label{Name: "db.table", Value: "orders" + strconv.Itoa(i)})
+		}
+		if !slices.Equal(l.Fields, want) || l.Level != "info" || l.SpanID != "00000000000000a1" {
+			t.Fatalf("log %d (%q): fields %v level %q span %q, want fields %v, level info, span a1", k, l.Message, l.Fields, l.Level, l.SpanID, want)
 		}
 	}
 }

@@ -40,7 +40,9 @@ type Log struct {
 	Message   string
 	Level     string // lower-case; "" when the entry states none
 	// Fields are the fields parsed from the line (JSON object or logfmt), in
-	// the line's order, values as strings.
+	// the line's order, values as strings, less those read as its trace id,
+	// span id, message and level (the fields above hold them). For a span
+	// event they are its attributes.
 	Fields Labels
 	// Stated is the duration the line states (duration_ms, elapsed_ms, duration).
 	Stated    time.Duration
