@@ -237,6 +237,51 @@ func TestDecodeQueryRangeSharesLabels(t *testing.T) {
 	}
 }
 
+// TestDecodeQueryRangeSharesEqualMetadata checks that equal metadata
+// shares one slice even when other entries come between (the lines of one
+// span, interleaved with other spans' lines), that unequal metadata never
+// does, and that sharing changes no value.
+func TestDecodeQueryRangeSharesEqualMetadata(t *testing.T) {
+	meta := func(level, span string) string {
+		return `{"structuredMetadata":{"detected_level":"` + level + `","span_id":"` + span + `","trace_id":"0af7651916cd43dd8448eb211c80319c"}}`
+	}
+	body := `{"status":"success","data":{"resultType":"streams","encodingFlags":["categorize-labels"],"result":[` +
+		`{"stream":{"service_name":"api"},"values":[` +
+		`["1700000000000000001","a1 first",` + meta("info", "00000000000000a1") + `],` +
+		`["1700000000000000002","a2 first",` + meta("info", "00000000000000a2") + `],` +
+		`["1700000000000000003","a1 second",` + meta("info", "00000000000000a1") + `],` +
+		`["1700000000000000004","a1 warn",` + meta("warn", "00000000000000a1") + `]]},` +
+		`{"stream":{"service_name":"db"},"values":[` +
+		`["1700000000000000005","a2 in another stream",` + meta("info", "00000000000000a2") + `]]}]}}`
+	res, err := DecodeQueryRange([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Entries) != 5 {
+		t.Fatalf("%d entries, want 5", len(res.Entries))
+	}
+	want := []struct{ level, span string }{{"info", "00000000000000a1"}, {"info", "00000000000000a2"}, {"info", "00000000000000a1"}, {"warn", "00000000000000a1"}, {"info", "00000000000000a2"}}
+	for i, w := range want {
+		m := res.Entries[i].Metadata
+		if lv, _ := m.Get("detected_level"); lv != w.level {
+			t.Errorf("entry %d: level %q, want %q", i, lv, w.level)
+		}
+		if sp, _ := m.Get("span_id"); sp != w.span || len(m) != 3 {
+			t.Errorf("entry %d: metadata %v, want span %s and three labels", i, m, w.span)
+		}
+	}
+	same := func(i, j int) bool { return &res.Entries[i].Metadata[0] == &res.Entries[j].Metadata[0] }
+	if !same(0, 2) || !same(1, 4) {
+		t.Error("equal metadata with other entries between them (or in another stream) is not shared")
+	}
+	if same(0, 1) || same(0, 3) || same(1, 2) {
+		t.Error("unequal metadata shares a slice")
+	}
+	if m := res.Entries[0].Metadata; cap(m) != len(m) {
+		t.Errorf("a shared slice has room to grow (len %d, cap %d): an append would write into another entry's metadata", len(m), cap(m))
+	}
+}
+
 func TestDecodeQueryRangeEdgeCases(t *testing.T) {
 	ok := []struct {
 		name string
