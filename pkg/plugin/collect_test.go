@@ -1,13 +1,14 @@
 package plugin
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/tracegap/correlator/pkg/model"
 )
 
-// A trace query collects the heap after its frames only from
-// bigAnalysisSize spans and lines together.
+// A trace query collects the heap after its frames from bigAnalysisSize
+// spans and lines together, counted on a fresh collector.
 func TestBigAnalysis(t *testing.T) {
 	sized := func(spans, logs int) *model.Analysis {
 		return &model.Analysis{Trace: &model.Trace{Spans: make([]model.Span, spans)}, Logs: make([]model.Log, logs)}
@@ -25,8 +26,25 @@ func TestBigAnalysis(t *testing.T) {
 		{"the 1 000-span benchmark trace", sized(1_000, 10_908), false},
 		{"the 10 000-span benchmark trace", sized(10_000, 100_004), true},
 	} {
-		if got := bigAnalysis(tc.a); got != tc.want {
-			t.Errorf("%s: bigAnalysis = %v, want %v", tc.name, got, tc.want)
+		if got := new(collector).due(tc.a); got != tc.want {
+			t.Errorf("%s: due = %v on a fresh collector, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestCollectorCountsSmallAnalyses: analyses under the size collect once
+// those since the last collection add up to it, and a collection starts
+// the count again.
+func TestCollectorCountsSmallAnalyses(t *testing.T) {
+	small := &model.Analysis{Trace: &model.Trace{Spans: make([]model.Span, 1_000)}, Logs: make([]model.Log, 10_908)} // 11 908
+	big := &model.Analysis{Logs: make([]model.Log, bigAnalysisSize)}
+	var c collector
+	var got []bool
+	for _, a := range []*model.Analysis{small, small, small, nil, small, big, small, small} {
+		got = append(got, c.due(a))
+	}
+	want := []bool{false, true, false, false, true, true, false, true}
+	if !slices.Equal(got, want) {
+		t.Errorf("due over the sequence %v, want %v", got, want)
 	}
 }
