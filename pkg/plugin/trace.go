@@ -71,7 +71,7 @@ func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext
 	}
 	res := explain.Analyze(f, opts)
 	analysisSlots.release()
-	big := collection.due(res.Analysis)
+	collect := collection.due(res.Analysis)
 	d.warnDegraded(ctx, QueryTypeTrace, res.Fetched)
 	executed := fromCache(executedQuery(res, lo), cached)
 	if compare {
@@ -103,7 +103,7 @@ func (d *Datasource) handleTrace(ctx context.Context, pCtx backend.PluginContext
 		})
 		fs = append(fs, frames.SetHeadline(data.Frames{c}, res.Analysis)...)
 	}
-	if big {
+	if collect {
 		// Nothing of res is used from here on: only the frames are
 		// returned, so the analysis is garbage for this collection. (A
 		// cached trace stays live; collecting is then merely useless.)
@@ -126,8 +126,9 @@ const bigAnalysisSize = 20_000
 // collector decides when a trace query collects: after a big analysis,
 // and after smaller ones once those analysed since the last collection add
 // up to bigAnalysisSize. Twenty concurrent 1 000-span queries, each under
-// the size, peaked at 4.0× the bytes in flight; collecting after every
-// second of them, 3.0×, with the burst no slower (BENCHMARKS.md run 6).
+// the size, peaked at 3.96× the bytes in flight; collecting after every
+// second of them, 3.39× (3.01× in a first try), the burst within its
+// spread (BENCHMARKS.md run 6).
 // Queries of a few hundred spans and lines, the usual ones, collect once in
 // a hundred. The heap is the process's, so one collector serves every
 // data source instance.
