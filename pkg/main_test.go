@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +26,7 @@ import (
 
 	"github.com/tracegap/correlator/pkg/internal/fixtures"
 	"github.com/tracegap/correlator/pkg/plugin"
+	"github.com/tracegap/correlator/pkg/settings"
 )
 
 // lockedBuffer collects the plugin's stderr (its logs) for failure output.
@@ -61,6 +64,7 @@ func TestBinaryHandshakeAndHealth(t *testing.T) {
 	cmd.Env = append(os.Environ(),
 		grpcplugin.MagicCookieKey+"="+grpcplugin.MagicCookieValue,
 		"PLUGIN_PROTOCOL_VERSIONS=2",
+		settings.HugePagesEnv+"=", // the default, whatever the environment says
 	)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -141,6 +145,7 @@ func TestBinaryHandshakeAndHealth(t *testing.T) {
 	if res.Status != pluginv2.CheckHealthResponse_OK || res.Message != "Tempo v3.0.3 and Loki v3.7.6 reachable" {
 		t.Errorf("health %v %q", res.Status, res.Message)
 	}
+	checkHugePages(t, cmd.Process.Pid)
 
 	// Stop it the way Grafana does: go-plugin's controller service. The
 	// server may stop before it answers (Unavailable), as go-plugin expects.
@@ -152,5 +157,33 @@ func TestBinaryHandshakeAndHealth(t *testing.T) {
 	case <-exited:
 	case <-time.After(10 * time.Second):
 		t.Error("the plugin did not exit after Shutdown")
+	}
+}
+
+// checkHugePages checks, on a host whose THP mode is madvise, that the
+// running plugin has advised its heap as the default huge_pages says: the
+// mappings flagged for huge pages (VmFlags "hg") add up to at least that
+// (the runtime flags a few of its own, far smaller).
+func checkHugePages(t *testing.T, pid int) {
+	raw, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil || !strings.Contains(string(raw), "[madvise]") {
+		t.Logf("THP mode %q: huge pages not checked", strings.TrimSpace(string(raw)))
+		return
+	}
+	smaps, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size, advised int64
+	for line := range strings.Lines(string(smaps)) {
+		if v, ok := strings.CutPrefix(line, "Size:"); ok {
+			_, _ = fmt.Sscanf(strings.TrimSpace(v), "%d kB", &size)
+		}
+		if v, ok := strings.CutPrefix(line, "VmFlags:"); ok && slices.Contains(strings.Fields(v), "hg") {
+			advised += size << 10
+		}
+	}
+	if advised < settings.DefaultHugePages {
+		t.Errorf("the plugin's mappings advised for huge pages add up to %d MiB; want at least the default huge_pages, %d MiB", advised>>20, settings.DefaultHugePages>>20)
 	}
 }

@@ -33,3 +33,36 @@ func TestMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestHugePages(t *testing.T) {
+	tests := []struct {
+		raw     string
+		want    int64
+		errPart string
+	}{
+		{"", DefaultHugePages, ""},
+		{"256MiB", 256 << 20, ""},
+		{" 1GiB ", 1 << 30, ""},
+		{"0", 0, ""},
+		{"off", 0, ""},
+		{"false", 0, ""},
+		{"0B", 0, ""},
+		{"256MB", 0, "not a whole number"},
+		{"-1MiB", 0, "not more than zero"},
+		{"9999999TiB", 0, "too large"},
+	}
+	for _, tc := range tests {
+		n, err := HugePages(func(k string) string {
+			if k == HugePagesEnv {
+				return tc.raw
+			}
+			return ""
+		})
+		if n != tc.want || (err == nil) != (tc.errPart == "") || (err != nil && !strings.Contains(err.Error(), tc.errPart)) {
+			t.Errorf("%q: %d %v; want %d %q", tc.raw, n, err, tc.want, tc.errPart)
+		}
+		if err != nil && !strings.Contains(err.Error(), "huge_pages") {
+			t.Errorf("%q: the error %q does not name the setting", tc.raw, err)
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package hugepages
+
+func advise(int64, string) (Result, error) { return Result{Mode: "unsupported"}, nil }
