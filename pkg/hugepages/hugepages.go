@@ -29,8 +29,9 @@ type Result struct {
 // touched, so the resident memory does not grow until the heap is used;
 // when it is, each 2 MiB is one fault. It does nothing unless the mode is
 // "madvise" (with "always" the heap has huge pages already; "never" is the
-// operator's choice) or when GODEBUG has disablethp=1, the runtime's own
-// switch to keep huge pages off the heap. Call it once, at start-up, while
+// operator's choice), when GODEBUG has disablethp=1, the runtime's own
+// switch to keep huge pages off the heap, on 32-bit platforms and under
+// strict overcommit (see roomy). Call it once, at start-up, while
 // the heap is small: a reservation that the heap could serve from memory
 // it had used would be cleared, touching every page.
 func Advise(size int64, godebug string) (Result, error) {

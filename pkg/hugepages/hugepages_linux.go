@@ -23,7 +23,7 @@ func advise(size int64, godebug string) (Result, error) {
 		return Result{Mode: "unsupported"}, nil
 	}
 	r := Result{Mode: mode(string(raw))}
-	if r.Mode != "madvise" || size <= 0 || thpDisabled(godebug) {
+	if r.Mode != "madvise" || size <= 0 || thpDisabled(godebug) || !roomy() {
 		return r, nil
 	}
 	page, err := pageSize()
@@ -31,6 +31,18 @@ func advise(size int64, godebug string) (Result, error) {
 		return r, err
 	}
 	return adviseHeap(r, size, page)
+}
+
+// roomy says whether reserving is harmless here: not on a 32-bit
+// address space, where a few hundred megabytes are a large part of it, and
+// not under strict overcommit (vm.overcommit_memory 2), where mapped
+// memory is charged to the commit limit whether touched or not.
+func roomy() bool {
+	if unsafe.Sizeof(uintptr(0)) < 8 {
+		return false
+	}
+	raw, err := os.ReadFile("/proc/sys/vm/overcommit_memory")
+	return err != nil || strings.TrimSpace(string(raw)) != "2"
 }
 
 // pageSize is the kernel's huge page size (2 MiB on amd64, 512 MiB on
