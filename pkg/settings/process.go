@@ -47,7 +47,7 @@ func MemoryLimit(getenv func(string) string) (int64, bool, error) {
 // section, as memory_limit is,
 //
 //	[plugin.tracegap-correlator-datasource]
-//	huge_pages = 256MiB
+//	huge_pages = 128MiB
 //
 // A big trace's analysis touches a hundred megabytes of fresh heap; on
 // virtual machines each 4 KiB page's first touch is a costly fault (8 µs
@@ -55,13 +55,15 @@ func MemoryLimit(getenv func(string) string) (int64, bool, error) {
 // 2 MiB page makes once per 512. 0 turns it off.
 const HugePagesEnv = "GF_PLUGIN_HUGE_PAGES"
 
-// DefaultHugePages is the heap huge_pages advises when it is not set:
-// more than the 10 000-span benchmark query's peak (145 MB of RSS growth),
-// less than twenty 1 000-span queries at once take (260 MB). After a big
-// query the kernel's khugepaged may fill huge pages whose 4 KiB pages the
-// runtime had returned, so up to this much more can stay resident (+23 MB
-// measured over three minutes after that query).
-const DefaultHugePages = 256 << 20
+// DefaultHugePages is the heap huge_pages advises when it is not set. Of
+// 0, 128 and 256 MiB, interleaved over five rounds of the 10 000-span
+// benchmark query (BENCHMARKS.md run 7): 943, 535 and 455 ms, RSS growth
+// 3.61×, 3.75× and 4.02× the bytes fetched. 256 MiB is faster, but the
+// 2 MiB pages its wider range fills partly take the RSS past the 4× bound;
+// 128 MiB keeps most of the gain within it. After a big query the kernel's
+// khugepaged may fill huge pages whose 4 KiB pages the runtime had
+// returned, so up to this much more can stay resident.
+const DefaultHugePages = 128 << 20
 
 // HugePages reads huge_pages from the environment (getenv is os.Getenv):
 // the bytes of heap to advise for huge pages (0: none), or what is wrong
@@ -76,7 +78,7 @@ func HugePages(getenv func(string) string) (int64, error) {
 	}
 	n, err := parseBytes(raw)
 	if err != nil {
-		return 0, fmt.Errorf("%s=%q is not a memory size (%v); write it as memory_limit is, e.g. 256MiB, or 0 for none, in huge_pages of the [plugin.tracegap-correlator-datasource] section of grafana.ini", HugePagesEnv, raw, err)
+		return 0, fmt.Errorf("%s=%q is not a memory size (%v); write it as memory_limit is, e.g. 128MiB, or 0 for none, in huge_pages of the [plugin.tracegap-correlator-datasource] section of grafana.ini", HugePagesEnv, raw, err)
 	}
 	return n, nil
 }
