@@ -11,7 +11,10 @@
 // gives it none unless asked. This package asks, for a bounded part.
 package hugepages
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // Result says what Advise found and did.
 type Result struct {
@@ -52,13 +55,17 @@ func mode(enabled string) string {
 	return m
 }
 
-// thpDisabled says whether GODEBUG sets disablethp=1; as for every GODEBUG
-// setting, the last one written counts.
+// thpDisabled says whether GODEBUG sets disablethp to a non-zero number,
+// read as the runtime reads it at start-up: fields split at commas, the
+// key exactly as written, the value a 32-bit integer (one that is not
+// leaves the setting as it was), the last one written counting.
 func thpDisabled(godebug string) bool {
 	off := false
 	for kv := range strings.SplitSeq(godebug, ",") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k == "disablethp" {
-			off = v == "1"
+		if k, v, ok := strings.Cut(kv, "="); ok && k == "disablethp" {
+			if n, err := strconv.ParseInt(v, 10, 32); err == nil {
+				off = n != 0
+			}
 		}
 	}
 	return off

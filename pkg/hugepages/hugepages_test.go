@@ -21,11 +21,14 @@ func TestTHPDisabled(t *testing.T) {
 	for godebug, want := range map[string]bool{
 		"":                            false,
 		"disablethp=1":                true,
-		"gctrace=1, disablethp=1":     true,
+		"gctrace=1,disablethp=1":      true,
+		"gctrace=1, disablethp=1":     false, // the runtime does not trim keys
 		"disablethp=1,disablethp=0":   false, // the last one counts
 		"disablethp=0,disablethp=1":   true,
+		"disablethp=1,disablethp=x":   true, // not a number: left as it was
+		"disablethp=2":                true,
 		"madvdontneed=1":              false,
-		"xdisablethp=1,disablethp=01": false,
+		"xdisablethp=1,disablethp=01": true, // 01 is 1
 	} {
 		if got := thpDisabled(godebug); got != want {
 			t.Errorf("thpDisabled(%q) = %v, want %v", godebug, got, want)
