@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +24,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"github.com/tracegap/correlator/pkg/hugepages"
 	"github.com/tracegap/correlator/pkg/internal/fixtures"
 	"github.com/tracegap/correlator/pkg/plugin"
 	"github.com/tracegap/correlator/pkg/settings"
@@ -161,19 +161,14 @@ func TestBinaryHandshakeAndHealth(t *testing.T) {
 	}
 }
 
-// checkHugePages checks, on a host whose THP mode is madvise, that the
+// checkHugePages checks, where the plugin reserves (hugepages.Eligible), that the
 // running plugin has advised its heap as the default huge_pages says: the
 // mappings flagged for huge pages (VmFlags "hg") add up to at least that
 // (the runtime flags a few of its own, far smaller).
 func checkHugePages(t *testing.T, pid int) {
-	raw, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
-	if err != nil || !strings.Contains(string(raw), "[madvise]") {
-		t.Logf("THP mode %q: huge pages not checked", strings.TrimSpace(string(raw)))
-		return
-	}
-	// Where the plugin does not reserve (see hugepages.Advise).
-	if overcommit, _ := os.ReadFile("/proc/sys/vm/overcommit_memory"); strings.TrimSpace(string(overcommit)) == "2" || strconv.IntSize < 64 {
-		t.Log("strict overcommit or a 32-bit platform: huge pages not checked")
+	// The plugin inherits this process's environment, GODEBUG included.
+	if mode, ok := hugepages.Eligible(os.Getenv("GODEBUG")); !ok {
+		t.Logf("THP mode %q (or GODEBUG, or the platform): the plugin does not reserve, huge pages not checked", mode)
 		return
 	}
 	smaps, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))

@@ -34,12 +34,17 @@ type Result struct {
 // "madvise" (with "always" the heap has huge pages already; "never" is the
 // operator's choice), when GODEBUG has disablethp=1, the runtime's own
 // switch to keep huge pages off the heap, on 32-bit platforms and under
-// strict overcommit (see roomy). Call it once, at start-up, while
+// strict overcommit (see roomy, and Eligible, which says all of it). Call it once, at start-up, while
 // the heap is small: a reservation that the heap could serve from memory
 // it had used would be cleared, touching every page.
 func Advise(size int64, godebug string) (Result, error) {
 	return advise(size, godebug)
 }
+
+// Eligible reports the system's THP mode and whether Advise would reserve
+// here with this GODEBUG (any size of at least one huge page): the mode is
+// "madvise", GODEBUG does not set disablethp, and roomy holds.
+func Eligible(godebug string) (mode string, ok bool) { return eligible(godebug) }
 
 // mode reads the sysfs "enabled" file, which brackets the mode in force:
 // "always [madvise] never".

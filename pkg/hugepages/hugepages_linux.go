@@ -18,12 +18,9 @@ import (
 const sysfs = "/sys/kernel/mm/transparent_hugepage"
 
 func advise(size int64, godebug string) (Result, error) {
-	raw, err := os.ReadFile(sysfs + "/enabled")
-	if err != nil {
-		return Result{Mode: "unsupported"}, nil
-	}
-	r := Result{Mode: mode(string(raw))}
-	if r.Mode != "madvise" || size <= 0 || thpDisabled(godebug) || !roomy() {
+	m, ok := eligible(godebug)
+	r := Result{Mode: m}
+	if !ok || size <= 0 {
 		return r, nil
 	}
 	page, err := pageSize()
@@ -31,6 +28,15 @@ func advise(size int64, godebug string) (Result, error) {
 		return r, err
 	}
 	return adviseHeap(r, size, page)
+}
+
+func eligible(godebug string) (string, bool) {
+	raw, err := os.ReadFile(sysfs + "/enabled")
+	if err != nil {
+		return "unsupported", false
+	}
+	m := mode(string(raw))
+	return m, m == "madvise" && !thpDisabled(godebug) && roomy()
 }
 
 // roomy says whether reserving is harmless here: not on a 32-bit

@@ -3,3 +3,5 @@
 package hugepages
 
 func advise(int64, string) (Result, error) { return Result{Mode: "unsupported"}, nil }
+
+func eligible(string) (string, bool) { return "unsupported", false }
