@@ -46,7 +46,13 @@ var unmarshalOpts = proto.UnmarshalOptions{DiscardUnknown: true}
 // with Accept: application/protobuf (tempopb.Trace, whose wire format is
 // OTLP TracesData). A trace without spans is ErrTraceNotFound.
 func DecodeTraceV1Protobuf(b []byte) (*TraceResult, error) {
-	t, err := decodeTracesData(b)
+	return decodeV1(b, nil)
+}
+
+// decodeV1 is DecodeTraceV1Protobuf, telling bounds the trace's time bounds
+// before its spans are decoded (see decodeTracesData).
+func decodeV1(b []byte, bounds BoundsFunc) (*TraceResult, error) {
+	t, err := decodeTracesData(b, bounds)
 	if err != nil {
 		if isProtoError(err) {
 			return nil, fmt.Errorf("decode Tempo trace (v1 protobuf): %w", err)
@@ -61,6 +67,12 @@ func DecodeTraceV1Protobuf(b []byte) (*TraceResult, error) {
 // answers an unknown id with 200 and an empty trace: that is
 // ErrTraceNotFound here.
 func DecodeTraceV2Protobuf(b []byte) (*TraceResult, error) {
+	return decodeV2(b, nil)
+}
+
+// decodeV2 is DecodeTraceV2Protobuf, telling bounds the trace's time bounds
+// before its spans are decoded (see decodeTracesData).
+func decodeV2(b []byte, bounds BoundsFunc) (*TraceResult, error) {
 	var (
 		traceBytes []byte
 		chunks     int
@@ -111,7 +123,7 @@ func DecodeTraceV2Protobuf(b []byte) (*TraceResult, error) {
 			b = b[n:]
 		}
 	}
-	t, err := decodeTracesData(traceBytes)
+	t, err := decodeTracesData(traceBytes, bounds)
 	if err != nil {
 		if isProtoError(err) {
 			return nil, fmt.Errorf("decode Tempo trace (v2 protobuf): %w", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
@@ -69,7 +70,14 @@ func (e *protoError) Unwrap() error { return e.err }
 // the spans are then decoded and mapped on all CPUs at once, and each
 // span's OTLP values are garbage as soon as it is mapped, instead of the
 // whole trace's OTLP tree staying alive next to the model.
-func decodeTracesData(b []byte) (*model.Trace, error) {
+//
+// When bounds is not nil and the trace has spans, it is called once, before
+// the spans are decoded, with what the decoded trace's Bounds will return:
+// each span's start and end times are read straight off the wire (the last
+// of a field that occurs twice, as protobuf reads it), a few milliseconds
+// for a 10 000-span trace against the tens the decoding takes. It is not
+// called for a body that does not parse that far.
+func decodeTracesData(b []byte, bounds BoundsFunc) (*model.Trace, error) {
 	var jobs []spanJob
 	for len(b) > 0 {
 		v, num, rest, err := nextField(b)
@@ -85,6 +93,11 @@ func decodeTracesData(b []byte) (*model.Trace, error) {
 	}
 	if len(jobs) == 0 {
 		return nil, ErrTraceNotFound
+	}
+	if bounds != nil {
+		if first, last, ok := jobBounds(jobs); ok {
+			bounds(first, last)
+		}
 	}
 
 	spans := make([]model.Span, len(jobs))
@@ -120,6 +133,54 @@ func decodeTracesData(b []byte) (*model.Trace, error) {
 		return nil, first.err
 	}
 	return &model.Trace{TraceID: spans[0].TraceID, Spans: spans}, nil
+}
+
+// OTLP Span field numbers jobBounds reads.
+const (
+	spanStartTime = 7 // start_time_unix_nano, fixed64
+	spanEndTime   = 8 // end_time_unix_nano, fixed64
+)
+
+// jobBounds is the first start and the last end of the spans, as
+// model.Trace.Bounds computes them from the decoded spans. ok is false when
+// a span does not parse (its decoding will report why).
+func jobBounds(jobs []spanJob) (first, last time.Time, ok bool) {
+	for i := range jobs {
+		var start, end uint64
+		for b := jobs[i].b; len(b) > 0; {
+			num, typ, n := protowire.ConsumeTag(b)
+			if n < 0 {
+				return time.Time{}, time.Time{}, false
+			}
+			b = b[n:]
+			if (num == spanStartTime || num == spanEndTime) && typ == protowire.Fixed64Type {
+				v, n := protowire.ConsumeFixed64(b)
+				if n < 0 {
+					return time.Time{}, time.Time{}, false
+				}
+				b = b[n:]
+				if num == spanStartTime {
+					start = v
+				} else {
+					end = v
+				}
+				continue
+			}
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return time.Time{}, time.Time{}, false
+			}
+			b = b[n:]
+		}
+		s, e := unixNano(start), unixNano(end)
+		if i == 0 || s.Before(first) {
+			first = s
+		}
+		if i == 0 || e.After(last) {
+			last = e
+		}
+	}
+	return first, last, true
 }
 
 // indexedError is the first error of one worker: the span it came from,

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"runtime"
 	"testing"
+	"time"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
@@ -32,7 +33,22 @@ func wholeDecode(b []byte) (*model.Trace, error) {
 func sameDecode(t *testing.T, name string, b []byte) {
 	t.Helper()
 	want, wantErr := wholeDecode(b)
-	got, err := decodeTracesData(b)
+	var (
+		calls       int
+		first, last time.Time
+	)
+	got, err := decodeTracesData(b, func(f, l time.Time) { calls, first, last = calls+1, f, l })
+	if calls > 1 {
+		t.Fatalf("%s: bounds told %d times", name, calls)
+	}
+	if err == nil {
+		// What the trace's log query is started with must be what it
+		// would be started with after decoding.
+		wf, wl := got.Bounds()
+		if calls != 1 || !first.Equal(wf) || !last.Equal(wl) {
+			t.Fatalf("%s: bounds told %d times, last [%v, %v], want once [%v, %v]", name, calls, first, last, wf, wl)
+		}
+	}
 	switch {
 	case wantErr == nil && err == nil:
 		if !reflect.DeepEqual(got, want) {
@@ -87,15 +103,24 @@ func TestDecodeTracesDataMatchesWholeUnmarshal(t *testing.T) {
 		"scope twice merges": wrap(field(nil, resourceSpansScopeSpans, ss(field(nil, scopeSpansScope, scope("x")), spanField(span(1, "a")), field(nil, scopeSpansScope, scope("y"))))),
 		"known field as varint": append(protowire.AppendVarint(protowire.AppendTag(nil, 1, protowire.VarintType), 5),
 			wrap(field(nil, resourceSpansScopeSpans, spanField(span(1, "a"))))...),
-		"empty resource spans":          wrap(nil),
-		"empty span":                    wrap(field(nil, resourceSpansScopeSpans, field(nil, scopeSpansSpans, nil))),
-		"bad schema url":                wrap(ss(field(nil, resourceSpansSchemaURL, []byte{0xff}), field(nil, resourceSpansScopeSpans, spanField(span(1, "a"))))),
-		"bad scope schema url":          wrap(field(nil, resourceSpansScopeSpans, ss(field(nil, scopeSpansSchemaURL, []byte{0xc3}), spanField(span(1, "a"))))),
-		"bad span name":                 wrap(field(nil, resourceSpansScopeSpans, bytes.Replace(spanField(span(1, "a")), []byte("\x2a\x01a"), []byte("\x2a\x01\xff"), 1))),
-		"unknown fields everywhere":     append(field(nil, 9, []byte("x")), wrap(ss(field(nil, 7, nil), field(nil, resourceSpansScopeSpans, ss(field(nil, 8, []byte{1}), spanField(span(1, "a"))))))...),
-		"a bad value, then a bad body":  wrap(field(nil, resourceSpansScopeSpans, ss(spanField(&tracepb.Span{Name: "no ids"}), field(nil, scopeSpansSpans, []byte{0x0a, 0xff})))),
-		"truncated":                     wrap(field(nil, resourceSpansScopeSpans, spanField(span(1, "a"))))[:9],
-		"nothing":                       nil,
+		"empty resource spans":         wrap(nil),
+		"empty span":                   wrap(field(nil, resourceSpansScopeSpans, field(nil, scopeSpansSpans, nil))),
+		"bad schema url":               wrap(ss(field(nil, resourceSpansSchemaURL, []byte{0xff}), field(nil, resourceSpansScopeSpans, spanField(span(1, "a"))))),
+		"bad scope schema url":         wrap(field(nil, resourceSpansScopeSpans, ss(field(nil, scopeSpansSchemaURL, []byte{0xc3}), spanField(span(1, "a"))))),
+		"bad span name":                wrap(field(nil, resourceSpansScopeSpans, bytes.Replace(spanField(span(1, "a")), []byte("\x2a\x01a"), []byte("\x2a\x01\xff"), 1))),
+		"unknown fields everywhere":    append(field(nil, 9, []byte("x")), wrap(ss(field(nil, 7, nil), field(nil, resourceSpansScopeSpans, ss(field(nil, 8, []byte{1}), spanField(span(1, "a"))))))...),
+		"a bad value, then a bad body": wrap(field(nil, resourceSpansScopeSpans, ss(spanField(&tracepb.Span{Name: "no ids"}), field(nil, scopeSpansSpans, []byte{0x0a, 0xff})))),
+		"truncated":                    wrap(field(nil, resourceSpansScopeSpans, spanField(span(1, "a"))))[:9],
+		"nothing":                      nil,
+		// Scalars occurring twice: the last wins, for the bounds too.
+		"times twice": wrap(field(nil, resourceSpansScopeSpans, field(nil, scopeSpansSpans,
+			protowire.AppendFixed64(protowire.AppendTag(protowire.AppendFixed64(protowire.AppendTag(
+				mustMarshal(t, &tracepb.Span{TraceId: []byte{15: 1}, SpanId: []byte{7: 1}, StartTimeUnixNano: 50, EndTimeUnixNano: 90}),
+				spanStartTime, protowire.Fixed64Type), 20), spanEndTime, protowire.Fixed64Type), 70)))),
+		"times with the wrong wire type": wrap(field(nil, resourceSpansScopeSpans, field(nil, scopeSpansSpans,
+			protowire.AppendVarint(protowire.AppendTag(mustMarshal(t, &tracepb.Span{TraceId: []byte{15: 1}, SpanId: []byte{7: 1}, StartTimeUnixNano: 50, EndTimeUnixNano: 90}),
+				spanStartTime, protowire.VarintType), 20)))),
+		"no times":                      wrap(field(nil, resourceSpansScopeSpans, ss(spanField(span(1, "a")), spanField(span(2, "b"))))),
 		"two bad values, the first one": wrap(field(nil, resourceSpansScopeSpans, ss(spanField(&tracepb.Span{Name: "first"}), spanField(&tracepb.Span{Name: "second"})))),
 	}
 	for name, b := range cases {

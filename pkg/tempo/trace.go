@@ -36,6 +36,21 @@ func (e *NotFoundError) Is(target error) bool { return target == ErrTraceNotFoun
 // (unix seconds; Tempo then skips blocks outside them). A trace Tempo does
 // not have is a *NotFoundError, stamped as a downstream error.
 func (c *Client) Trace(ctx context.Context, traceID string, start, end time.Time) (*TraceResult, error) {
+	return c.TraceWithBounds(ctx, traceID, start, end, nil)
+}
+
+// BoundsFunc receives a trace's first span start and last span end.
+type BoundsFunc func(first, last time.Time)
+
+// TraceWithBounds is Trace, and calls bounds (when not nil) as soon as the
+// trace's time bounds are known, before its spans are decoded: a caller
+// can start what depends only on them, such as the trace's log query, while
+// the spans are decoded. It is called at most once, on the calling
+// goroutine, and only for a protobuf answer; the bounds are what the
+// returned trace's Bounds gives. It may be called for an answer that then
+// fails to decode (a bad span), so what it starts must be dropped when
+// TraceWithBounds returns an error.
+func (c *Client) TraceWithBounds(ctx context.Context, traceID string, start, end time.Time, bounds BoundsFunc) (*TraceResult, error) {
 	id, ok := model.NormalizeTraceID(traceID)
 	if !ok {
 		return nil, backend.DownstreamErrorf("trace id %q is not 1 to 32 hex digits; copy it from a trace view or a log line", traceID)
@@ -52,7 +67,7 @@ func (c *Client) Trace(ctx context.Context, traceID string, start, end time.Time
 	v2 := "/api/v2/traces/" + id
 	resp, err := c.get(ctx, v2, q, "application/protobuf", nil)
 	if err == nil {
-		return c.decodeTrace(id, v2, resp, DecodeTraceV2Protobuf)
+		return c.decodeTrace(id, v2, resp, decodeV2, bounds)
 	}
 	if he, ok := errors.AsType[*HTTPError](err); !ok || he.Status != http.StatusNotFound {
 		return nil, err
@@ -69,13 +84,13 @@ func (c *Client) Trace(ctx context.Context, traceID string, start, end time.Time
 		}
 		return nil, err
 	}
-	return c.decodeTrace(id, v1, resp, DecodeTraceV1Protobuf)
+	return c.decodeTrace(id, v1, resp, decodeV1, bounds)
 }
 
 // decodeTrace decodes a 2xx trace answer: protobuf as asked, or JSON when a
 // proxy or an old Tempo ignored the Accept header.
-func (c *Client) decodeTrace(id, path string, resp *httpx.Response, decodePB func([]byte) (*TraceResult, error)) (*TraceResult, error) {
-	decode := decodePB
+func (c *Client) decodeTrace(id, path string, resp *httpx.Response, decodePB func([]byte, BoundsFunc) (*TraceResult, error), bounds BoundsFunc) (*TraceResult, error) {
+	decode := func(b []byte) (*TraceResult, error) { return decodePB(b, bounds) }
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "application/json" {
 		decode = DecodeTraceJSON
 	}

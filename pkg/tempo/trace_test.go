@@ -186,3 +186,36 @@ func TestSearchErrors(t *testing.T) {
 		t.Errorf("%d requests, want 1 (the empty query is refused locally)", n)
 	}
 }
+
+// TestTraceWithBounds: the bounds come once, before the spans are decoded,
+// for both protobuf versions, and are the decoded trace's; a JSON answer
+// (decoded whole) tells none.
+func TestTraceWithBounds(t *testing.T) {
+	for _, c := range []struct {
+		path, capture string
+		told          bool
+	}{
+		{"/api/v2/traces/" + seedID, "tempo/trace_v2_protobuf", true},
+		{"/api/traces/" + seedID, "tempo/trace_v1_protobuf", true},
+		{"/api/v2/traces/" + seedID, "tempo/trace_v2_json", false},
+	} {
+		srv := fixtures.Tempo(t, fixtures.Route{Path: c.path, Capture: c.capture})
+		var told [][2]time.Time
+		res, err := New(srv.URL, srv.Client(), "").TraceWithBounds(context.Background(), seedID, winStart, winEnd, func(first, last time.Time) {
+			told = append(told, [2]time.Time{first, last})
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", c.capture, err)
+		}
+		if !c.told {
+			if len(told) != 0 {
+				t.Errorf("%s: bounds told %d times, want none", c.capture, len(told))
+			}
+			continue
+		}
+		first, last := res.Trace.Bounds()
+		if len(told) != 1 || !told[0][0].Equal(first) || !told[0][1].Equal(last) {
+			t.Errorf("%s: bounds told %v, want once [%v %v]", c.capture, told, first, last)
+		}
+	}
+}
