@@ -95,8 +95,9 @@ func (e *Explainer) Fetch(ctx context.Context, traceID string, start, end time.T
 	}
 	// The log query depends only on the trace's time bounds, which the
 	// Tempo client tells before it decodes the spans: the logs are fetched
-	// while the spans are decoded (40 of the 10 000-span trace's 50 ms in
-	// Tempo's stage), and dropped should the trace then fail to decode.
+	// while the spans are decoded (the 10 000-span query took 472 ms
+	// instead of 520, BENCHMARKS.md run 8), and dropped should the trace
+	// then fail to decode.
 	var early *logFetch
 	tr, err := e.Tempo.TraceWithBounds(ctx, id, start, end, func(first, last time.Time) {
 		s, en := logRange(first, last, lo.Margin)
