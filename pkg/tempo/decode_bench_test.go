@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
@@ -103,6 +104,11 @@ func BenchmarkDecodeTraceProtobuf(b *testing.B) {
 		}{
 			{"v1", v1, DecodeTraceV1Protobuf},
 			{"v2", v2, DecodeTraceV2Protobuf},
+			// What the plugin runs: the bounds read off the wire first,
+			// for the log query to start while the spans decode.
+			{"v2-with-bounds", v2, func(b []byte) (*TraceResult, error) {
+				return decodeV2(b, func(first, last time.Time) {})
+			}},
 			// The naive baseline: one unmarshal of the whole TracesData,
 			// then mapping (what DecodeTraceV1Protobuf did before it
 			// decoded span by span on all CPUs).
