@@ -67,7 +67,8 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 	}
 	// The rows are independent: each part of the spans gets its own
 	// scratch buffer and arena, on its own goroutine when the trace is big
-	// (the rows were ~70 ms of a 10 000-span frame on one CPU).
+	// (the rows were half of the 10 000-span trace's frames stage, 113 ms,
+	// on one CPU; 91 ms in parts, BENCHMARKS.md run 8).
 	row := func(w *traceBuilder, i int) (dropped int) {
 		s := &spans[i]
 		var fig model.SpanFigures
