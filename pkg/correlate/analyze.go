@@ -2,10 +2,8 @@ package correlate
 
 import (
 	"math"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tracegap/correlator/pkg/model"
@@ -192,38 +190,4 @@ func (s *state) sortOutput() {
 	for r, i := range s.byRank {
 		s.spanRank[i] = int32(r)
 	}
-}
-
-// minChunk is the fewest items worth handing to a goroutine.
-const minChunk = 2048
-
-// split cuts [0, n) into one contiguous part per core (fewer when n is
-// small).
-func split(n int) [][2]int {
-	w := max(1, min(runtime.GOMAXPROCS(0), n/minChunk))
-	parts := make([][2]int, w)
-	for k := range w {
-		parts[k] = [2]int{n * k / w, n * (k + 1) / w}
-	}
-	return parts
-}
-
-// run calls fn on every part, each on its own goroutine when there are
-// several. Passes use it only where each item writes its own slots, so the
-// result is the same however the work is split.
-func run(parts [][2]int, fn func(w, lo, hi int)) {
-	if len(parts) == 1 {
-		fn(0, parts[0][0], parts[0][1])
-		return
-	}
-	var wg sync.WaitGroup
-	for k, p := range parts {
-		wg.Go(func() { fn(k, p[0], p[1]) })
-	}
-	wg.Wait()
-}
-
-// parallel calls fn on contiguous parts of [0, n), in parallel.
-func parallel(n int, fn func(lo, hi int)) {
-	run(split(n), func(_, lo, hi int) { fn(lo, hi) })
 }

@@ -1,6 +1,9 @@
 package correlate
 
-import "github.com/tracegap/correlator/pkg/model"
+import (
+	"github.com/tracegap/correlator/pkg/internal/parts"
+	"github.com/tracegap/correlator/pkg/model"
+)
 
 // noLog marks a gap bounded by the span's start or end instead of an entry.
 const noLog = -1
@@ -74,13 +77,13 @@ func (s *state) findGaps() {
 // the log passes grows with entries, not spans). Each span is in exactly
 // one range, so fn may write anything that belongs to its spans.
 func (s *state) byLogShare(fn func(rlo, rhi int)) {
-	parts := split(len(s.logT))
-	run(parts, func(w, lo, hi int) {
+	ps := parts.Split(len(s.logT))
+	parts.Run(ps, func(w, lo, hi int) {
 		rlo, rhi := s.rankShare(lo), s.rankShare(hi)
 		if w == 0 {
 			rlo = 0
 		}
-		if w == len(parts)-1 {
+		if w == len(ps)-1 {
 			rhi = s.n // spans without entries, and trace-level entries
 		}
 		fn(rlo, rhi)

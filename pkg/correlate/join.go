@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tracegap/correlator/pkg/internal/parts"
 	"github.com/tracegap/correlator/pkg/model"
 )
 
@@ -46,10 +47,10 @@ func (s *state) join(entries []model.LogEntry) {
 	flags := make([]uint8, len(keys))
 	times := make([]int64, len(keys))
 	match := s.retryMatcher()
-	parts := split(len(keys))
-	kept := make([]int, len(parts))
-	stats := make([]model.JoinStats, len(parts))
-	run(parts, func(w, lo, hi int) {
+	ps := parts.Split(len(keys))
+	kept := make([]int, len(ps))
+	stats := make([]model.JoinStats, len(ps))
+	parts.Run(ps, func(w, lo, hi int) {
 		x := NewExtractor(s.opts)
 		x.useArena = true
 		st := &stats[w]
@@ -96,7 +97,7 @@ func (s *state) join(entries []model.LogEntry) {
 	})
 	n := 0
 	var js model.JoinStats
-	for w, part := range parts {
+	for w, part := range ps {
 		if n != part[0] {
 			copy(logs[n:], logs[part[0]:part[0]+kept[w]])
 			copy(flags[n:], flags[part[0]:part[0]+kept[w]])

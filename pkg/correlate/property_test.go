@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tracegap/correlator/pkg/internal/parts"
 	"github.com/tracegap/correlator/pkg/model"
 )
 
@@ -287,7 +288,7 @@ func TestParallelDeterminism(t *testing.T) {
 		b[k] = byte(rng.UintN(256))
 	}
 	tr, entries := buildCase(&byteSource{b: b}, 200, 6000)
-	for len(entries) < 3*minChunk { // enough entries for several workers
+	for len(entries) < 3*parts.MinItems { // enough entries for several workers
 		more := slices.Clone(entries)
 		entries = append(entries, more...)
 	}

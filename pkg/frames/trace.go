@@ -10,6 +10,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/tracegap/correlator/pkg/internal/parts"
 	"github.com/tracegap/correlator/pkg/model"
 )
 
@@ -119,16 +120,20 @@ func Trace(a *model.Analysis, o Options) *data.Frame {
 		warnings[i] = w.keep(appendWarnings(w.buf[:0], engine, extra))
 		return dropped
 	}
-	capped := eachPart(n, func(lo, hi int) int {
+	ps := parts.Split(n)
+	cappedIn := make([]int, len(ps))
+	parts.Run(ps, func(k, lo, hi int) {
 		w := b.worker()
-		capped := 0
 		for i := lo; i < hi; i++ {
 			if row(w, i) > 0 {
-				capped++
+				cappedIn[k]++
 			}
 		}
-		return capped
 	})
+	capped := 0
+	for _, c := range cappedIn {
+		capped += c
+	}
 
 	f := o.newFrame("trace",
 		data.NewField("traceID", nil, traceID),

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"runtime"
 	"testing"
+
+	"github.com/tracegap/correlator/pkg/internal/parts"
 )
 
 // TestTraceSameOnAnyCPUs: a trace big enough for its rows to be built in
 // parts gives the same frame, byte for byte, on one CPU and on several.
 func TestTraceSameOnAnyCPUs(t *testing.T) {
-	a := bigAnalysis(3*minPart+7, 30_000) // three parts on three CPUs, uneven
+	a := bigAnalysis(3*parts.MinItems+7, 30_000) // three parts on three CPUs, uneven
 	build := func(procs int) []byte {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 		b, err := Trace(a, Options{RefID: "A", MaxLinesPerSpan: 5, MaxEmbeddedLines: 20_000}).MarshalJSON()
@@ -26,26 +28,5 @@ func TestTraceSameOnAnyCPUs(t *testing.T) {
 	}
 	if !bytes.Contains(one, []byte(TagHiddenLines)) {
 		t.Error("no span is capped: the test does not cover the capped count")
-	}
-}
-
-func TestEachPart(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
-	for _, n := range []int{0, 1, minPart - 1, 2 * minPart, 4*minPart + 3, 9 * minPart} {
-		seen := make([]int, n)
-		sum := eachPart(n, func(lo, hi int) int {
-			for i := lo; i < hi; i++ {
-				seen[i]++
-			}
-			return hi - lo
-		})
-		if sum != n {
-			t.Errorf("n=%d: parts sum to %d", n, sum)
-		}
-		for i, c := range seen {
-			if c != 1 {
-				t.Fatalf("n=%d: row %d handled %d times", n, i, c)
-			}
-		}
 	}
 }
