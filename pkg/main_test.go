@@ -161,10 +161,10 @@ func TestBinaryHandshakeAndHealth(t *testing.T) {
 	}
 }
 
-// checkHugePages checks, where the plugin reserves (hugepages.Eligible), that the
-// running plugin has advised its heap as the default huge_pages says: the
-// mappings flagged for huge pages (VmFlags "hg") add up to at least that
-// (the runtime flags a few of its own, far smaller).
+// checkHugePages checks, where the plugin reserves (hugepages.Eligible),
+// that the running plugin has advised its heap as the default huge_pages
+// says: the mappings flagged for huge pages (VmFlags "hg") add up to at
+// least that (the runtime flags a few of its own, far smaller).
 func checkHugePages(t *testing.T, pid int) {
 	// The plugin inherits this process's environment, GODEBUG included.
 	if mode, ok := hugepages.Eligible(os.Getenv("GODEBUG")); !ok {

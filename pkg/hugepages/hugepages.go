@@ -34,9 +34,10 @@ type Result struct {
 // "madvise" (with "always" the heap has huge pages already; "never" is the
 // operator's choice), when GODEBUG has disablethp=1, the runtime's own
 // switch to keep huge pages off the heap, on 32-bit platforms and under
-// strict overcommit (see roomy, and Eligible, which says all of it). Call it once, at start-up, while
-// the heap is small: a reservation that the heap could serve from memory
-// it had used would be cleared, touching every page.
+// strict overcommit (see roomy, and Eligible, which says all of it). Call
+// it once, at start-up, while the heap is small: a reservation that the
+// heap could serve from memory it had used would be cleared, touching
+// every page.
 func Advise(size int64, godebug string) (Result, error) {
 	return advise(size, godebug)
 }
