@@ -3,6 +3,7 @@ package explain
 import (
 	"container/list"
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,10 @@ type Cache struct {
 	lru   *list.List // of *cacheEntry, most recent first
 	items map[cacheKey]*list.Element
 	bytes int64
+
+	// flights are the fetches in progress, which queries asking for the
+	// same trace wait for (see FetchCached).
+	flights map[flightKey]*flight
 
 	// searches are recent TraceQL answers (a comparison's baseline), kept
 	// SearchTTL and at most maxSearches of them.
@@ -303,20 +308,124 @@ func kvSize(kvs []model.KeyValue, cost int64) int64 {
 
 // FetchCached is Fetch through e.Cache: a trace fetched before with the
 // same log options comes from the cache, and a newly fetched one is kept
-// when it is final. It reports whether the result came from the cache.
+// when it is final. Queries that ask for the same trace, log options and
+// range while it is being fetched (people opening the same trace link at
+// once, a dashboard refreshed by several viewers) wait for that fetch and
+// share its result, final or not, rather than each fetching and holding
+// its own copy. It reports whether the result came from someone else's
+// fetch: the cache's, or one in flight.
+//
+// A shared fetch runs under the context of the query that started it. When
+// that query gives up (its context ended) the others do not fail with it:
+// each whose own context is still live fetches again.
 func (e *Explainer) FetchCached(ctx context.Context, traceID string, start, end time.Time, lo LogOptions) (*Fetched, bool, error) {
 	id, ok := model.NormalizeTraceID(traceID)
 	if !ok {
 		return nil, false, &InvalidTraceIDError{TraceID: traceID}
 	}
 	k := newCacheKey(e.Tenant, id, lo)
-	if f := e.Cache.get(k); f != nil {
-		return f, true, nil
+	for {
+		if f := e.Cache.get(k); f != nil {
+			return f, true, nil
+		}
+		fl, first := e.Cache.board(flightKey{k, start.UnixNano(), end.UnixNano()})
+		if first {
+			f, err := e.fetchFor(ctx, fl, k, id, start, end, lo)
+			return f, false, err
+		}
+		select {
+		case <-fl.done:
+		case <-ctx.Done():
+			return nil, false, context.Cause(ctx)
+		}
+		if fl.err != nil && fl.gaveUp && ctx.Err() == nil {
+			continue // the query that fetched gave up, not this one
+		}
+		return fl.f, true, fl.err
 	}
-	f, err := e.Fetch(ctx, id, start, end, lo)
-	if err != nil {
-		return nil, false, err
+}
+
+// fetchFor fetches for the flight fl (nil without a cache), keeps a final
+// trace in the cache before the flight lands, so that a query arriving just
+// after finds one or the other, and lands the flight even if Fetch panics.
+func (e *Explainer) fetchFor(ctx context.Context, fl *flight, k cacheKey, id string, start, end time.Time, lo LogOptions) (f *Fetched, err error) {
+	landed := false
+	defer func() {
+		if !landed {
+			e.Cache.land(fl, nil, errFetchAborted, true)
+		}
+	}()
+	f, err = e.Fetch(ctx, id, start, end, lo)
+	if err == nil {
+		e.Cache.put(k, f)
 	}
-	e.Cache.put(k, f)
-	return f, false, nil
+	e.Cache.land(fl, f, err, err != nil && ctx.Err() != nil)
+	landed = true
+	return f, err
+}
+
+// errFetchAborted is what waiting queries get when the fetch they waited
+// for ended without a result (it panicked); they then fetch again.
+var errFetchAborted = errors.New("the shared fetch of this trace ended without a result")
+
+// flightKey is a fetch in flight: a cache key and the Tempo range asked
+// for, since a trace may be found in one range and not in another.
+type flightKey struct {
+	cacheKey
+	start, end int64
+}
+
+// flight is one fetch that queries asking for the same thing wait for;
+// f, err and gaveUp are set before done is closed.
+type flight struct {
+	key    flightKey
+	done   chan struct{}
+	f      *Fetched
+	err    error
+	gaveUp bool // the fetching query's context ended: err is not the others'
+	// waiting counts the queries that boarded it (under the cache's mu).
+	waiting int
+}
+
+// waiting is how many queries wait for the fetch in flight for k (tests).
+func (c *Cache) waiting(k flightKey) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if fl := c.flights[k]; fl != nil {
+		return fl.waiting
+	}
+	return 0
+}
+
+// board returns the flight in progress for k, or, when there is none,
+// starts one and reports that the caller is to fetch it (first). Without a
+// cache, every caller fetches alone.
+func (c *Cache) board(k flightKey) (fl *flight, first bool) {
+	if c == nil {
+		return nil, true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if fl := c.flights[k]; fl != nil {
+		fl.waiting++
+		return fl, false
+	}
+	if c.flights == nil {
+		c.flights = map[flightKey]*flight{}
+	}
+	fl = &flight{key: k, done: make(chan struct{})}
+	c.flights[k] = fl
+	return fl, true
+}
+
+// land ends the flight fl with its result and wakes its waiters.
+func (c *Cache) land(fl *flight, f *Fetched, err error, gaveUp bool) {
+	if c == nil || fl == nil {
+		return
+	}
+	c.mu.Lock()
+	delete(c.flights, fl.key)
+	c.mu.Unlock()
+	fl.f, fl.err, fl.gaveUp = f, err, gaveUp
+	close(fl.done)
 }

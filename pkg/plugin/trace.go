@@ -244,12 +244,13 @@ func (s slots) acquire(ctx context.Context) error {
 func (s slots) release() { <-s }
 
 // fromCache marks the executed query of a trace that came from the cache,
-// so the query inspector does not claim the queries ran just now.
+// or from the same query's fetch in flight for another caller, so the query
+// inspector does not claim this query sent them.
 func fromCache(executed string, cached bool) string {
 	if !cached {
 		return executed
 	}
-	return executed + " · from the cache (fetched earlier)"
+	return executed + " · from the cache (fetched by an earlier or concurrent query)"
 }
 
 // traceFrames builds the frames of a trace query, in the order the

@@ -23,7 +23,7 @@ import (
 // at a time relative to now instead of relying on the captures' date.
 
 // cacheMarker ends the executed query of an answer that came from the cache.
-const cacheMarker = " · from the cache (fetched earlier)"
+const cacheMarker = " · from the cache (fetched by an earlier or concurrent query)"
 
 // seedEndingAt is the seed trace, spans and log lines, moved so that its
 // last span ends at end, served by the many-trace fakes (which encode it as
