@@ -26,23 +26,35 @@ func waitFor(t *testing.T, srv *searchtest.Servers, c *Cache, k flightKey, n, as
 	}
 }
 
+// gated serves the seed trace as young (never cached) with every trace
+// request held until release is called (at the latest when the test ends,
+// before the server closes); arrived, when not nil, is closed by the
+// first request.
+func gated(t *testing.T, arrived chan struct{}) (srv *searchtest.Servers, e *Explainer, k flightKey, release func()) {
+	srv = searchtest.Start(t, seedTrace(t))
+	gate := make(chan struct{})
+	release = sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(release)
+	srv.TraceHook = func(string, http.ResponseWriter, *http.Request) bool {
+		if arrived != nil {
+			close(arrived) // once: later requests would fail the test
+		}
+		<-gate
+		return false
+	}
+	e = explainer(t, srv)
+	e.Cache = NewCache(0, 0, WithClock(func() time.Time { return seedStart }))
+	from, to := wholeDay()
+	return srv, e, flightKey{newCacheKey("", seedID, logOptions()), from.UnixNano(), to.UnixNano()}, release
+}
+
 // TestFetchCachedSharesAFetchInFlight: queries asking for a trace that is
 // being fetched wait for that fetch and get its result: one request to
 // Tempo and one set of log queries for all of them. The trace is young (not
 // cacheable), so the cache itself cannot be what answers them.
 func TestFetchCachedSharesAFetchInFlight(t *testing.T) {
-	srv := searchtest.Start(t, seedTrace(t))
-	gate := make(chan struct{})
-	release := sync.OnceFunc(func() { close(gate) })
-	t.Cleanup(release) // before the server closes, should the test fail early
-	srv.TraceHook = func(string, http.ResponseWriter, *http.Request) bool {
-		<-gate
-		return false
-	}
-	e := explainer(t, srv)
-	e.Cache = NewCache(0, 0, WithClock(func() time.Time { return seedStart }))
+	srv, e, k, release := gated(t, nil)
 	from, to := wholeDay()
-	k := flightKey{newCacheKey("", seedID, logOptions()), from.UnixNano(), to.UnixNano()}
 
 	const n = 5
 	var wg sync.WaitGroup
@@ -147,19 +159,9 @@ func TestFetchCachedWaitersOutliveTheFetcher(t *testing.T) {
 // TestFetchCachedWaiterGivesUp: a query waiting for another's fetch stops
 // waiting when its own context ends, with that context's cause.
 func TestFetchCachedWaiterGivesUp(t *testing.T) {
-	srv := searchtest.Start(t, seedTrace(t))
-	arrived, gate := make(chan struct{}), make(chan struct{})
-	release := sync.OnceFunc(func() { close(gate) })
-	t.Cleanup(release)
-	srv.TraceHook = func(string, http.ResponseWriter, *http.Request) bool {
-		close(arrived) // once: the waiter never fetches
-		<-gate
-		return false
-	}
-	e := explainer(t, srv)
-	e.Cache = NewCache(0, 0, WithClock(func() time.Time { return seedStart }))
+	arrived := make(chan struct{})
+	srv, e, k, release := gated(t, arrived)
 	from, to := wholeDay()
-	k := flightKey{newCacheKey("", seedID, logOptions()), from.UnixNano(), to.UnixNano()}
 
 	fetched := make(chan error, 1)
 	go func() {
