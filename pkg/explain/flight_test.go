@@ -62,7 +62,9 @@ func TestFetchCachedSharesAFetchInFlight(t *testing.T) {
 	shared := make([]bool, n)
 	errs := make([]error, n)
 	for i := range n {
-		wg.Go(func() { got[i], shared[i], errs[i] = e.FetchCached(context.Background(), seedID, from, to, logOptions()) })
+		wg.Go(func() {
+			got[i], shared[i], errs[i] = e.FetchCached(context.Background(), seedID, from, to, logOptions())
+		})
 	}
 	waitFor(t, srv, e.Cache, k, n-1, 1)
 	release()
