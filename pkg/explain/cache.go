@@ -338,7 +338,7 @@ func (e *Explainer) FetchCached(ctx context.Context, traceID string, start, end 
 		case <-ctx.Done():
 			return nil, false, context.Cause(ctx)
 		}
-		if fl.err != nil && fl.gaveUp && ctx.Err() == nil {
+		if fl.gaveUp && ctx.Err() == nil {
 			continue // the query that fetched gave up, not this one
 		}
 		return fl.f, true, fl.err
@@ -359,7 +359,10 @@ func (e *Explainer) fetchFor(ctx context.Context, fl *flight, k cacheKey, id str
 	if err == nil {
 		e.Cache.put(k, f)
 	}
-	e.Cache.land(fl, f, err, err != nil && ctx.Err() != nil)
+	// Gave up whatever Fetch returned: cancelled midway, auto mode can
+	// still succeed with one log query's lines and the other's
+	// cancellation as a notice, which is not the waiters' to get.
+	e.Cache.land(fl, f, err, ctx.Err() != nil)
 	landed = true
 	return f, err
 }
@@ -382,7 +385,7 @@ type flight struct {
 	done   chan struct{}
 	f      *Fetched
 	err    error
-	gaveUp bool // the fetching query's context ended: err is not the others'
+	gaveUp bool // the fetching query's context ended: its result is not the others'
 	// waiting counts the queries that boarded it (under the cache's mu).
 	waiting int
 }
