@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -61,7 +62,8 @@ const (
 	maxSearches = 64
 )
 
-// searchKey is one TraceQL search over one range.
+// searchKey is one TraceQL search over one range, in the whole seconds
+// Tempo is asked for (tempo.Seconds).
 type searchKey struct {
 	tenant, traceql string
 	start, end      int64
@@ -328,7 +330,8 @@ func (e *Explainer) FetchCached(ctx context.Context, traceID string, start, end 
 		if f := e.Cache.get(k); f != nil {
 			return f, true, nil
 		}
-		fl, first := e.Cache.board(flightKey{k, start.UnixNano(), end.UnixNano()})
+		from, to := tempo.Seconds(start, end)
+		fl, first := e.Cache.board(flightKey{k, from, to})
 		if first {
 			f, err := e.fetchFor(ctx, fl, k, id, start, end, lo)
 			return f, false, err
@@ -336,7 +339,7 @@ func (e *Explainer) FetchCached(ctx context.Context, traceID string, start, end 
 		select {
 		case <-fl.done:
 		case <-ctx.Done():
-			return nil, false, context.Cause(ctx)
+			return nil, false, fmt.Errorf("the query ended while it waited for another query's fetch of trace %s: %w", id, context.Cause(ctx))
 		}
 		if fl.gaveUp && ctx.Err() == nil {
 			continue // the query that fetched gave up, not this one
@@ -372,7 +375,9 @@ func (e *Explainer) fetchFor(ctx context.Context, fl *flight, k cacheKey, id str
 var errFetchAborted = errors.New("the shared fetch of this trace ended without a result")
 
 // flightKey is a fetch in flight: a cache key and the Tempo range asked
-// for, since a trace may be found in one range and not in another.
+// for (tempo.Seconds: viewers of "last 1h" a few milliseconds apart ask
+// Tempo the same), since a trace may be found in one range and not in
+// another.
 type flightKey struct {
 	cacheKey
 	start, end int64

@@ -135,7 +135,8 @@ func rootSpan(t *model.Trace) *model.Span {
 // searchCached runs a TraceQL search through e.Cache's short-lived cache of
 // search answers.
 func (e *Explainer) searchCached(ctx context.Context, traceql string, start, end time.Time, limit int) ([]tempo.SearchResult, bool, error) {
-	k := searchKey{tenant: e.Tenant, traceql: traceql, start: start.UnixNano(), end: end.UnixNano(), limit: limit}
+	from, to := tempo.Seconds(start, end) // what Tempo can tell apart
+	k := searchKey{tenant: e.Tenant, traceql: traceql, start: from, end: to, limit: limit}
 	if found, ok := e.Cache.getSearch(k); ok {
 		return found, true, nil
 	}

@@ -7,6 +7,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
+	"time"
 
 	"github.com/tracegap/correlator/pkg/httpx"
 )
@@ -63,4 +65,30 @@ func (c *Client) HTTPClient() *http.Client { return c.up.HTTPClient() }
 // source (downstream vs plugin) and says what to do.
 func (c *Client) get(ctx context.Context, path string, query url.Values, accept string, header http.Header) (*httpx.Response, error) {
 	return c.up.Get(ctx, path, query, accept, header)
+}
+
+// Seconds is the range Tempo is asked for when asked for [start, end]:
+// whole seconds, the end rounded up, since Tempo's range is in whole
+// seconds. A zero time is no bound (0): Tempo then picks its own. Caches
+// key on it, so that ranges Tempo cannot tell apart share an answer.
+func Seconds(start, end time.Time) (from, to int64) {
+	if !start.IsZero() {
+		from = start.Unix()
+	}
+	if !end.IsZero() {
+		to = end.Add(time.Second - 1).Unix()
+	}
+	return from, to
+}
+
+// setRange puts Seconds(start, end) on q, leaving out the bounds that are
+// not set.
+func setRange(q url.Values, start, end time.Time) {
+	from, to := Seconds(start, end)
+	if from != 0 {
+		q.Set("start", strconv.FormatInt(from, 10))
+	}
+	if to != 0 {
+		q.Set("end", strconv.FormatInt(to, 10))
+	}
 }

@@ -28,12 +28,7 @@ func (c *Client) Search(ctx context.Context, traceql string, start, end time.Tim
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
-	if !start.IsZero() {
-		q.Set("start", strconv.FormatInt(start.Unix(), 10))
-	}
-	if !end.IsZero() {
-		q.Set("end", strconv.FormatInt(end.Add(time.Second-1).Unix(), 10))
-	}
+	setRange(q, start, end)
 	const path = "/api/search"
 	resp, err := c.get(ctx, path, q, "application/json", nil)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"time"
 )
 
@@ -16,13 +15,7 @@ import (
 // It asks the v2 tag-values API and falls back to v1 when Tempo answers 404.
 func (c *Client) ServiceNames(ctx context.Context, start, end time.Time) ([]string, error) {
 	q := url.Values{}
-	if !start.IsZero() {
-		q.Set("start", strconv.FormatInt(start.Unix(), 10))
-	}
-	if !end.IsZero() {
-		// Round up: Tempo's range is in whole seconds and the end is exclusive.
-		q.Set("end", strconv.FormatInt(end.Add(time.Second-1).Unix(), 10))
-	}
+	setRange(q, start, end)
 
 	const v2 = "/api/v2/search/tag/resource.service.name/values"
 	resp, err := c.get(ctx, v2, q, "application/json", nil)

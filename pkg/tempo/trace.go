@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -56,13 +55,7 @@ func (c *Client) TraceWithBounds(ctx context.Context, traceID string, start, end
 		return nil, backend.DownstreamErrorf("trace id %q is not 1 to 32 hex digits; copy it from a trace view or a log line", traceID)
 	}
 	q := url.Values{}
-	if !start.IsZero() {
-		q.Set("start", strconv.FormatInt(start.Unix(), 10))
-	}
-	if !end.IsZero() {
-		// Round up: Tempo's range is in whole seconds.
-		q.Set("end", strconv.FormatInt(end.Add(time.Second-1).Unix(), 10))
-	}
+	setRange(q, start, end)
 
 	v2 := "/api/v2/traces/" + id
 	resp, err := c.get(ctx, v2, q, "application/protobuf", nil)
