@@ -10,7 +10,6 @@ import (
 
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
@@ -191,26 +190,23 @@ type indexedError struct {
 	parse bool
 }
 
-// decodeSpans unmarshals and maps jobs into spans; offset is the index of
-// jobs[0] in the trace, for error messages. It keeps going after a bad
-// value, since a later span may be malformed, which takes precedence.
+// decodeSpans decodes jobs into spans; offset is the index of jobs[0] in
+// the trace, for error messages. It keeps going after a bad value, since a
+// later span may be malformed, which takes precedence.
 func decodeSpans(jobs []spanJob, spans []model.Span, offset int) indexedError {
-	var (
-		s     tracepb.Span
-		ids   idCache
-		first indexedError
-	)
+	d := newSpanDecoder()
+	var first indexedError
 	for i := range jobs {
 		j := &jobs[i]
-		if err := unmarshalOpts.Unmarshal(j.b, &s); err != nil {
-			return indexedError{err: &protoError{err}, index: offset + i, parse: true}
+		sp, err := d.decode(j.b)
+		if err != nil && isProtoError(err) {
+			return indexedError{err: err, index: offset + i, parse: true}
 		}
 		if first.err != nil {
 			continue // only a parse error can still take precedence
 		}
-		sp, err := mapSpan(&s, &ids)
 		if err != nil {
-			first = indexedError{err: fmt.Errorf("decode Tempo trace: span %d (%q of %q): %w", offset+i, s.GetName(), j.res.service, err), index: offset + i}
+			first = indexedError{err: fmt.Errorf("decode Tempo trace: span %d (%q of %q): %w", offset+i, sp.Name, j.res.service, err), index: offset + i}
 			continue
 		}
 		sp.ServiceName = j.res.service
@@ -299,7 +295,10 @@ var errWireFormat = errors.New("proto: cannot parse invalid wire-format data")
 func nextField(b []byte) (v []byte, num protowire.Number, rest []byte, err error) {
 	num, typ, n := protowire.ConsumeTag(b)
 	if n < 0 {
-		return nil, 0, nil, &protoError{fmt.Errorf("%w: %w", errWireFormat, protowire.ParseError(n))}
+		return nil, 0, nil, wireError(n)
+	}
+	if num > protowire.MaxValidNumber {
+		return nil, 0, nil, wireError(-1) // as in next
 	}
 	b = b[n:]
 	if typ == protowire.BytesType {
