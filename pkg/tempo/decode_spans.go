@@ -65,10 +65,10 @@ func (e *protoError) Unwrap() error { return e.err }
 // decodeTracesData decodes an OTLP TracesData body into a model.Trace. It
 // reads the same message as unmarshalling a tracepb.TracesData and mapping
 // it with fromOTLP, with the same result, but walks the outer messages
-// with protowire and unmarshals each span on its own into a tracepb.Span:
-// the spans are then decoded and mapped on all CPUs at once, and each
-// span's OTLP values are garbage as soon as it is mapped, instead of the
-// whole trace's OTLP tree staying alive next to the model.
+// with protowire and decodes each span on its own straight into a
+// model.Span (spanDecoder): the spans are then decoded on all CPUs at once,
+// and no OTLP tree is built for them, let alone kept alive next to the
+// model.
 //
 // When bounds is not nil and the trace has spans, it is called once, before
 // the spans are decoded, with what the decoded trace's Bounds will return:
