@@ -33,13 +33,23 @@ func TestMergeRunsIsAStableSortByTime(t *testing.T) {
 		page := randomRuns(rng, 1+n%13, 40, 1+n%50)
 		want := slices.Clone(page)
 		slices.SortStableFunc(want, func(a, b model.LogEntry) int { return a.Time.Compare(b.Time) })
-		var got []model.LogEntry
-		mergeRuns(page, func(e *model.LogEntry) { got = append(got, *e) })
+		got := merged(page)
 		if lines(got) != lines(want) {
 			t.Fatalf("case %d: merged\n%s\nwant (stable sort)\n%s", n, lines(got), lines(want))
 		}
 	}
-	mergeRuns(nil, func(*model.LogEntry) { t.Fatal("an empty page emitted an entry") })
+	if got := merged(nil); len(got) != 0 {
+		t.Fatalf("an empty page merged into %d entries", len(got))
+	}
+}
+
+// merged is page in time order, as the pager merges a page it kept whole.
+func merged(page []model.LogEntry) []model.LogEntry {
+	c := chunk{page: page}
+	for _, r := range runsOf(page, nil) {
+		c.add(r.start, r.end)
+	}
+	return c.appendMerged(nil)
 }
 
 // TestMergeMatchesMapMerge: the time-ordered walk gives exactly what the

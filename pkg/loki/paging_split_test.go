@@ -182,3 +182,61 @@ func TestPageSplitErrorStopsEveryPart(t *testing.T) {
 		t.Error("page size 0: no error")
 	}
 }
+
+// TestPageRandomIsTheStore: for random stores of three streams (lines
+// repeated within a stream and a timestamp, which only the count of
+// identities tells apart), page sizes and caps, one pager returns exactly
+// the store's entries in the range, in time order, or the first maxLines
+// of them, capped; never one twice and never one missing.
+func TestPageRandomIsTheStore(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	streams := []model.Labels{streamA, streamB, {{Name: "service_name", Value: "c"}}}
+	compared, multiPage := 0, 0
+	for n := range 200 {
+		var store []model.LogEntry
+		spread := 20 + rng.IntN(400)
+		for range rng.IntN(800) {
+			store = append(store, entry(rng.IntN(spread), streams[rng.IntN(3)], fmt.Sprint("l", rng.IntN(3))))
+		}
+		slices.SortStableFunc(store, func(a, b model.LogEntry) int { return a.Time.Compare(b.Time) })
+		pageSize, maxLines := 10+rng.IntN(80), 0
+		if rng.IntN(3) == 0 {
+			maxLines = 1 + rng.IntN(len(store)+10)
+		}
+		f := &fakeLoki{entries: store}
+		got, err := Page(context.Background(), f.fetch, at(0), at(spread), pageSize, maxLines)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Notices) > 0 {
+			continue // a timestamp with more entries than a page: may lose some, and says so
+		}
+		compared++
+		if got.Pages > 2 {
+			multiPage++
+		}
+		want := store
+		if maxLines > 0 && len(want) > maxLines {
+			want = want[:maxLines]
+		}
+		if !slices.IsSortedFunc(got.Entries, func(a, b model.LogEntry) int { return a.Time.Compare(b.Time) }) {
+			t.Fatalf("case %d: entries are not in time order", n)
+		}
+		// Ties at the cap's timestamp may be any of them: compare up to it.
+		g, w := got.Entries, want
+		if maxLines > 0 && len(store) > maxLines {
+			cut := want[len(want)-1].Time
+			g = slices.DeleteFunc(slices.Clone(g), func(e model.LogEntry) bool { return !e.Time.Before(cut) })
+			w = slices.DeleteFunc(slices.Clone(w), func(e model.LogEntry) bool { return !e.Time.Before(cut) })
+			if len(got.Entries) != maxLines || !got.Capped {
+				t.Fatalf("case %d: %d entries, capped %v; want %d, capped", n, len(got.Entries), got.Capped, maxLines)
+			}
+		}
+		if canon(lines(g)) != canon(lines(w)) {
+			t.Fatalf("case %d (page %d, cap %d, %d pages):\n got %s\nwant %s", n, pageSize, maxLines, got.Pages, canon(lines(g)), canon(lines(w)))
+		}
+	}
+	if compared < 120 || multiPage < 80 {
+		t.Errorf("%d cases compared, %d of several pages: the generator no longer exercises paging", compared, multiPage)
+	}
+}
