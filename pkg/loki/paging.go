@@ -83,6 +83,27 @@ type pager struct {
 	boundary      map[string]int // identities already kept at time cur
 	boundaryCount int
 	keyBuf        []byte
+
+	// For PageSplit's parts: split (nil for a lone pager) guards end,
+	// filterEnd, cur, res.Pages and finished against another part taking
+	// the upper half of what is left (see splitRun.next); start is where
+	// this part began. With filterEnd, entries at or after end are
+	// dropped: another part has them.
+	split     *splitRun
+	start     time.Time
+	filterEnd bool
+	finished  bool
+	err       error
+}
+
+// currentEnd is the end of the range, which another part may lower.
+func (p *pager) currentEnd() time.Time {
+	if p.split == nil {
+		return p.end
+	}
+	p.split.mu.Lock()
+	defer p.split.mu.Unlock()
+	return p.end
 }
 
 // run fetches pages until the range is exhausted or maxLines is reached.
@@ -98,7 +119,7 @@ func (p *pager) run(ctx context.Context) error {
 // step fetches one page, or finds there is nothing left to fetch.
 func (p *pager) step(ctx context.Context) error {
 	res := p.res
-	if !p.cur.Before(p.end) {
+	if !p.cur.Before(p.currentEnd()) {
 		p.done = true
 		return nil
 	}
@@ -111,9 +132,23 @@ func (p *pager) step(ctx context.Context) error {
 		// page will repeat, plus one to learn whether there is more.
 		limit = min(p.pageSize, p.maxLines-p.n+p.boundaryCount+1)
 	}
-	page, err := p.fetch(ctx, p.cur, p.end, limit)
+	page, err := p.fetch(ctx, p.cur, p.currentEnd(), limit)
 	if err != nil {
 		return err
+	}
+	if p.split != nil {
+		// What the page holds is decided against the end as it is now:
+		// another part may have taken the upper half of the range while
+		// the request was out, and it has those entries.
+		p.split.mu.Lock()
+		defer func() {
+			p.finished = p.done
+			p.split.mu.Unlock()
+		}()
+		if p.filterEnd {
+			end := p.end
+			page = slices.DeleteFunc(page, func(x model.LogEntry) bool { return !x.Time.Before(end) })
+		}
 	}
 	res.Pages++
 	full := len(page) >= limit

@@ -26,7 +26,9 @@ const splitMinPages = 4
 // range holds at least splitMinPages more pages, and no more entries than
 // maxLines allows in all, it splits the rest into up to parts sub-ranges
 // of equal length and pages through them at once, each forward as Page
-// does, then joins them in time order.
+// does, then joins them in time order. A part that is done takes over the
+// upper half of what the busiest part has left (see splitRun), so that no
+// part pages alone at the end while the others wait.
 //
 // Sub-ranges are half-open and each keeps only its own entries, so an
 // entry on a boundary is fetched by exactly one of them: there is neither
@@ -53,32 +55,35 @@ func PageSplit(ctx context.Context, fetch FetchFunc, start, end time.Time, pageS
 
 	// The first pager goes on over the first part, keeping what it knows
 	// of the boundary at its current time; the others start afresh.
-	pagers := make([]*pager, len(bounds)-1)
-	pagers[0] = first
 	budget := 0
 	if maxLines > 0 {
 		budget = maxLines - first.n
 	}
-	for i := range pagers {
+	sr := &splitRun{fetch: fetch, pageSize: pageSize, budget: budget, parts: make([]*pager, len(bounds)-1)}
+	for i := range sr.parts {
 		s, e := bounds[i], bounds[i+1]
+		p := first
 		if i > 0 {
-			pagers[i] = &pager{fetch: fetch, end: e, pageSize: pageSize, maxLines: budget, res: &PageResult{}, cur: s}
+			p = &pager{fetch: fetch, pageSize: pageSize, maxLines: budget, res: &PageResult{}, cur: s}
 		}
-		pagers[i].end = e
-		if i < len(pagers)-1 {
-			// The last part ends where the whole range does, and keeps
-			// whatever Page would keep there.
-			pagers[i].fetch = before(fetch, e)
-		}
+		p.split, p.start, p.end = sr, s, e
+		// The last part ends where the whole range does, and keeps
+		// whatever Page would keep there.
+		p.filterEnd = i < len(sr.parts)-1
+		sr.parts[i] = p
 	}
+	first.start = start
 	partsCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make([]error, len(pagers))
 	var wg sync.WaitGroup
-	for i, p := range pagers {
+	for _, p := range slices.Clone(sr.parts) {
 		wg.Go(func() {
-			if errs[i] = p.run(partsCtx); errs[i] != nil {
-				cancel() // the whole fetch fails: stop the others
+			// A part done takes half of what another has left.
+			for ; p != nil; p = sr.next(p) {
+				if p.err = p.run(partsCtx); p.err != nil {
+					cancel() // the whole fetch fails: stop the others
+					return
+				}
 			}
 		})
 	}
@@ -88,15 +93,68 @@ func PageSplit(ctx context.Context, fetch FetchFunc, start, end time.Time, pageS
 	}
 	// The first failure in time order, not the cancellations it caused.
 	var failed error
-	for _, err := range errs {
-		if err != nil && (failed == nil || errors.Is(failed, context.Canceled) && !errors.Is(err, context.Canceled)) {
+	for _, p := range sr.parts {
+		if err := p.err; err != nil && (failed == nil || errors.Is(failed, context.Canceled) && !errors.Is(err, context.Canceled)) {
 			failed = err
 		}
 	}
 	if failed != nil {
 		return nil, failed
 	}
-	return joinParts(pagers, maxLines), nil
+	return joinParts(sr.parts, maxLines), nil
+}
+
+// stealMinPages is how many more pages a part must be expected to need
+// before one that is done takes the upper half of it: fewer, and the
+// extra partial pages cost more than the wait saved.
+const stealMinPages = 2
+
+// splitRun is PageSplit's parts while they run. A range split in equal
+// times is rarely split in equal work (logs come in bursts: in the
+// 100 000-line benchmark one part of four took twice the pages of the
+// others, and fetched them alone at the end), so a part that is done
+// takes the upper half of what the part with the most pages ahead of it
+// has left, until no part has stealMinPages ahead.
+type splitRun struct {
+	mu       sync.Mutex
+	parts    []*pager // in time order
+	fetch    FetchFunc
+	pageSize int
+	budget   int
+}
+
+// next marks done as finished and returns a new part over the upper half
+// of the range left to the part expected to need the most pages, or nil.
+// The part cut short drops what its request in flight returns from the
+// new part's range (see pager.step).
+func (s *splitRun) next(done *pager) *pager {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	done.finished = true
+	var victim *pager
+	most := 0.0
+	for _, p := range s.parts {
+		covered, left := p.cur.Sub(p.start), p.end.Sub(p.cur)
+		if p.finished || p.res.Pages == 0 || covered <= 0 || left <= 1 {
+			continue
+		}
+		// Expect what is left to be as dense as what was fetched.
+		if pages := float64(left) / float64(covered) * float64(p.res.Pages); pages >= stealMinPages && pages > most {
+			victim, most = p, pages
+		}
+	}
+	if victim == nil {
+		return nil
+	}
+	mid := victim.cur.Add(victim.end.Sub(victim.cur) / 2)
+	np := &pager{
+		fetch: s.fetch, pageSize: s.pageSize, maxLines: s.budget, res: &PageResult{},
+		split: s, start: mid, cur: mid, end: victim.end, filterEnd: victim.filterEnd,
+	}
+	victim.end, victim.filterEnd = mid, true
+	i := slices.Index(s.parts, victim)
+	s.parts = slices.Insert(s.parts, i+1, np)
+	return np
 }
 
 // splitBounds returns the bounds of the parts to fetch the rest of the range
@@ -124,19 +182,6 @@ func splitBounds(start time.Time, first *pager, parts int) []time.Time {
 	}
 	bounds[k] = first.end
 	return bounds
-}
-
-// before wraps fetch so that it keeps only entries before end, the start of
-// the next part: Loki's own end is exclusive, and a server that included
-// its end would otherwise hand an entry on a boundary to two parts.
-func before(fetch FetchFunc, end time.Time) FetchFunc {
-	return func(ctx context.Context, start, e time.Time, limit int) ([]model.LogEntry, error) {
-		page, err := fetch(ctx, start, e, limit)
-		if err != nil {
-			return nil, err
-		}
-		return slices.DeleteFunc(page, func(x model.LogEntry) bool { return !x.Time.Before(end) }), nil
-	}
 }
 
 // joinParts concatenates the parts' results in time order and applies the

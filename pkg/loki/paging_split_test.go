@@ -92,8 +92,19 @@ func TestPageSplitMatchesPage(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if ends := endsOf(split.f.calls); !slices.Equal(ends, tc.wantEnds) {
-					t.Errorf("requests end at %v ms, want the parts' ends %v", ends, tc.wantEnds)
+				// Each part asks up to its end; a part done early takes the
+				// upper half of another's rest, which adds that half's
+				// start as an end, always inside the range.
+				ends := endsOf(split.f.calls)
+				for _, e := range tc.wantEnds {
+					if !slices.Contains(ends, e) {
+						t.Errorf("requests end at %v ms, want the parts' ends %v among them", ends, tc.wantEnds)
+					}
+				}
+				if tc.parts == 1 || tc.maxLines == 600 {
+					if !slices.Equal(ends, tc.wantEnds) {
+						t.Errorf("requests end at %v ms; one pager asks only up to %v", ends, tc.wantEnds)
+					}
 				}
 				if canon(lines(got.Entries)) != canon(lines(want.Entries)) {
 					t.Errorf("entries differ from one pager's:\n got %s\nwant %s", lines(got.Entries), lines(want.Entries))
@@ -116,7 +127,7 @@ func TestPageSplitMatchesPage(t *testing.T) {
 // counts, the parts together are exactly what one pager gets.
 func TestPageSplitRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	splits, compared := 0, 0
+	splits, compared, stolen := 0, 0, 0
 	for n := range 120 {
 		var store []model.LogEntry
 		spread := 50 + rng.IntN(2000)
@@ -153,15 +164,20 @@ func TestPageSplitRandom(t *testing.T) {
 			continue
 		}
 		compared++
-		if len(endsOf(split.f.calls)) > 1 {
+		if n := len(endsOf(split.f.calls)); n > 1 {
 			splits++
+			if n > parts {
+				stolen++ // a part done took half of another's rest
+			}
 		}
 		if canon(lines(got.Entries)) != canon(lines(want.Entries)) || got.Capped != want.Capped {
 			t.Fatalf("case %d (page %d, cap %d, parts %d): split capped %v\n%s\none pager capped %v\n%s",
 				n, pageSize, maxLines, parts, got.Capped, lines(got.Entries), want.Capped, lines(want.Entries))
 		}
 	}
-	t.Logf("%d cases compared, %d split", compared, splits)
+	t.Logf("%d cases compared, %d split, %d with a part taken over", compared, splits, stolen)
+	// How often a part is taken over depends on how the goroutines ran;
+	// TestPageSplitTakesOverASlowPart makes it happen for certain.
 	if compared < 80 || splits < 20 {
 		t.Errorf("only %d cases compared, %d of them split: the generator no longer exercises PageSplit", compared, splits)
 	}
@@ -238,5 +254,66 @@ func TestPageRandomIsTheStore(t *testing.T) {
 	}
 	if compared < 120 || multiPage < 80 {
 		t.Errorf("%d cases compared, %d of several pages: the generator no longer exercises paging", compared, multiPage)
+	}
+}
+
+// TestPageSplitTakesOverASlowPart: of two parts, the second is dense for
+// one page, then sparse, and its second request is held until the first
+// part, done, has taken the upper half of its rest. The held request then
+// returns entries from that half too, which the second part drops; the
+// whole is still exactly what one pager gets.
+func TestPageSplitTakesOverASlowPart(t *testing.T) {
+	var store []model.LogEntry
+	for ms := range 219 {
+		store = append(store, entry(ms, streamA, "x"), entry(ms, streamB, "y"), entry(ms, streamA, "x"))
+	}
+	for ms := 219; ms < 409; ms += 5 {
+		store = append(store, entry(ms, streamA, "sparse"))
+	}
+	whole := &lockedLoki{f: fakeLoki{entries: store}}
+	want, err := Page(context.Background(), whole.fetch, at(0), at(409), 30, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	split := &lockedLoki{f: fakeLoki{entries: store}}
+	takenOver := make(chan struct{})
+	var once sync.Once
+	var mu sync.Mutex
+	var held, taker []string // requests: start-end in ms
+	fetch := func(ctx context.Context, start, end time.Time, limit int) ([]model.LogEntry, error) {
+		ms, call := start.Sub(t0).Milliseconds(), fmt.Sprintf("%d-%d", start.Sub(t0).Milliseconds(), end.Sub(t0).Milliseconds())
+		switch {
+		case ms > 209 && ms < 300: // the second part after its first page
+			mu.Lock()
+			held = append(held, call)
+			mu.Unlock()
+			select {
+			case <-takenOver:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(time.Minute): // only when nothing takes over: fail, not hang
+				return nil, errors.New("no part took over the held one's range")
+			}
+		case ms >= 300: // the part that took over
+			mu.Lock()
+			taker = append(taker, call)
+			mu.Unlock()
+			once.Do(func() { close(takenOver) })
+		}
+		return split.fetch(ctx, start, end, limit)
+	}
+	got, err := PageSplit(context.Background(), fetch, at(0), at(409), 30, 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(taker) == 0 || len(held) == 0 || !strings.HasSuffix(held[0], "-409") {
+		t.Fatalf("held %v, taken over by %v: want the second part's request to 409 held until another part took over from 300 ms on", held, taker)
+	}
+	if canon(lines(got.Entries)) != canon(lines(want.Entries)) {
+		t.Errorf("entries differ from one pager's:\n got %s\nwant %s", lines(got.Entries), lines(want.Entries))
+	}
+	if got.Pages != len(split.f.calls) || got.Capped || len(got.Notices) > 0 {
+		t.Errorf("Pages %d for %d requests, capped %v, notices %q", got.Pages, len(split.f.calls), got.Capped, got.Notices)
 	}
 }
