@@ -45,13 +45,15 @@ type Log struct {
 	// event they are its attributes.
 	Fields Labels
 	// Stated is the duration the line states (duration_ms, elapsed_ms, duration).
-	Stated    time.Duration
-	HasStated bool
+	Stated time.Duration
 	// GapBefore is the time since the previous entry of the same span (0 for
 	// the first entry of a span and for trace-level entries).
 	GapBefore time.Duration
+	HasStated bool
 	// FromEvent is true for an entry made from a span event (docs/analysis.md:
-	// span events are log lines too), false for a Loki line.
+	// span events are log lines too), false for a Loki line. (The two
+	// booleans side by side: 128 bytes a Log, not 136, 0.8 MB of a
+	// 100 000-line analysis.)
 	FromEvent bool
 }
 
