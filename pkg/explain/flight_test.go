@@ -31,6 +31,17 @@ func waitFor(t *testing.T, srv *searchtest.Servers, c *Cache, k flightKey, n, as
 	}
 }
 
+// startWaiters starts n queries for the seed trace over [from, to); what
+// they got is there once wait has returned.
+func startWaiters(e *Explainer, n int, from, to time.Time) (got []*Fetched, errs []error, wait func()) {
+	got, errs = make([]*Fetched, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { got[i], _, errs[i] = e.FetchCached(context.Background(), seedID, from, to, logOptions()) })
+	}
+	return got, errs, wg.Wait
+}
+
 // gated serves the seed trace as young (never cached) with every trace
 // request held until release is called (at the latest when the test ends,
 // before the server closes); arrived, when not nil, is closed by the
@@ -182,16 +193,11 @@ func TestFetchCachedWaitersOutliveTheFetcher(t *testing.T) {
 	}()
 	<-first // the fetcher's request is at Tempo: its flight is on board
 	const n = 3
-	var wg sync.WaitGroup
-	got := make([]*Fetched, n)
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() { got[i], _, errs[i] = e.FetchCached(context.Background(), seedID, from, to, logOptions()) })
-	}
+	got, errs, wait := startWaiters(e, n, from, to)
 	waitFor(t, srv, e.Cache, k, n, 1)
 	cancel()
 	<-done
-	wg.Wait()
+	wait()
 	if fetcherErr == nil || !strings.Contains(fetcherErr.Error(), "cancelled") {
 		t.Errorf("the cancelled fetcher: %v, want its cancellation", fetcherErr)
 	}
@@ -282,17 +288,12 @@ func TestFetchCachedFetcherGivesUpHalfwayThroughTheLogs(t *testing.T) {
 	}()
 	<-lineHeld
 	const n = 3
-	var wg sync.WaitGroup
-	got := make([]*Fetched, n)
-	errs := make([]error, n)
-	for i := range n {
-		wg.Go(func() { got[i], _, errs[i] = e.FetchCached(context.Background(), seedID, from, to, logOptions()) })
-	}
+	got, errs, wait := startWaiters(e, n, from, to)
 	waitFor(t, srv, e.Cache, k, n, 1)
 	<-metaRead
 	first.Store(false)
 	cancel()
-	wg.Wait()
+	wait()
 	if f := <-fetched; f != nil && !slices.ContainsFunc(f.Logs.Notices, func(s string) bool { return strings.Contains(s, " failed") }) {
 		t.Fatalf("the fetcher's logs say nothing failed: %q; the test did not cancel it halfway", f.Logs.Notices)
 	}
