@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tracegap/correlator/pkg/model"
 )
@@ -51,10 +52,27 @@ func severity(level string) int {
 // attempt groups of sibling spans. Each failed attempt is counted once
 // (docs/analysis.md, "Retries").
 func (s *state) findRetries() {
+	// Spans are searched in parts of the rank order at once, each part
+	// with its scratch, and the parts' retries joined in rank order: what
+	// one pass in rank order finds. A span's search writes only its own
+	// retries and its children's FailedAttempt.
+	giveUp := s.giveUpMatcher()
+	var mu sync.Mutex
+	var parts []rankedRetries
+	s.byLogShare(func(rlo, rhi int) {
+		rs := &retrySearch{s: s, giveUp: giveUp}
+		var found []model.Retry
+		for _, i := range s.byRank[rlo:rhi] {
+			found = rs.span(i, found)
+		}
+		mu.Lock()
+		parts = append(parts, rankedRetries{rlo, found})
+		mu.Unlock()
+	})
+	slices.SortFunc(parts, func(a, b rankedRetries) int { return a.from - b.from })
 	var found []model.Retry
-	rs := &retrySearch{s: s, giveUp: s.giveUpMatcher()}
-	for _, i := range s.byRank {
-		found = rs.span(i, found)
+	for _, p := range parts {
+		found = append(found, p.found...)
 	}
 	// Log and span retries of one span interleave by region start.
 	slices.SortStableFunc(found, func(a, b model.Retry) int {
@@ -69,6 +87,12 @@ func (s *state) findRetries() {
 		s.a.Figures[r.SpanIndex].Retries += r.Count
 		s.warn(int32(r.SpanIndex), r.Sentence)
 	}
+}
+
+// rankedRetries are the retries of the spans from rank from on.
+type rankedRetries struct {
+	from  int
+	found []model.Retry
 }
 
 // attemptGroup is a run of sibling spans that called the same thing one
