@@ -82,13 +82,13 @@ func Seconds(start, end time.Time) (from, to int64) {
 }
 
 // setRange puts Seconds(start, end) on q, leaving out the bounds that are
-// not set.
+// not set (zero times).
 func setRange(q url.Values, start, end time.Time) {
 	from, to := Seconds(start, end)
-	if from != 0 {
+	if !start.IsZero() {
 		q.Set("start", strconv.FormatInt(from, 10))
 	}
-	if to != 0 {
+	if !end.IsZero() {
 		q.Set("end", strconv.FormatInt(to, 10))
 	}
 }

@@ -289,33 +289,21 @@ func walkScopeSpans(b []byte, res *otlpResource, jobs []spanJob) ([]spanJob, err
 // errWireFormat is what proto.Unmarshal says of a malformed body.
 var errWireFormat = errors.New("proto: cannot parse invalid wire-format data")
 
-// nextField reads one field. v is its bytes when it is length-delimited,
-// nil otherwise (every field walked here is; others are skipped as
-// protobuf skips a known field sent with another wire type).
+// nextField reads one field (see next). v is its bytes when it is
+// length-delimited, nil otherwise (every field walked here is; others are
+// skipped as protobuf skips a known field sent with another wire type).
 func nextField(b []byte) (v []byte, num protowire.Number, rest []byte, err error) {
-	num, typ, n := protowire.ConsumeTag(b)
-	if n < 0 {
-		return nil, 0, nil, wireError(n)
+	var f field
+	if rest, err = next(b, &f); err != nil {
+		return nil, 0, nil, err
 	}
-	if num > protowire.MaxValidNumber {
-		return nil, 0, nil, wireError(-1) // as in next
+	if f.typ != protowire.BytesType {
+		return nil, f.num, rest, nil
 	}
-	b = b[n:]
-	if typ == protowire.BytesType {
-		v, n = protowire.ConsumeBytes(b)
-		if n < 0 {
-			return nil, 0, nil, &protoError{fmt.Errorf("%w: %w", errWireFormat, protowire.ParseError(n))}
-		}
-		if v == nil {
-			v = []byte{} // present but empty: still a field
-		}
-		return v, num, b[n:], nil
+	if f.v == nil {
+		f.v = []byte{} // present but empty: still a field
 	}
-	n = protowire.ConsumeFieldValue(num, typ, b)
-	if n < 0 {
-		return nil, 0, nil, &protoError{fmt.Errorf("%w: %w", errWireFormat, protowire.ParseError(n))}
-	}
-	return nil, num, b[n:], nil
+	return f.v, f.num, rest, nil
 }
 
 func checkUTF8(v []byte, field string) error {
