@@ -326,11 +326,11 @@ func (e *Explainer) FetchCached(ctx context.Context, traceID string, start, end 
 		return nil, false, &InvalidTraceIDError{TraceID: traceID}
 	}
 	k := newCacheKey(e.Tenant, id, lo)
+	from, to := tempo.Seconds(start, end)
 	for {
 		if f := e.Cache.get(k); f != nil {
 			return f, true, nil
 		}
-		from, to := tempo.Seconds(start, end)
 		fl, first := e.Cache.board(flightKey{k, from, to})
 		if first {
 			f, err := e.fetchFor(ctx, fl, k, id, start, end, lo)
