@@ -119,7 +119,8 @@ func (p *pager) run(ctx context.Context) error {
 // step fetches one page, or finds there is nothing left to fetch.
 func (p *pager) step(ctx context.Context) error {
 	res := p.res
-	if !p.cur.Before(p.currentEnd()) {
+	end := p.currentEnd()
+	if !p.cur.Before(end) {
 		p.done = true
 		return nil
 	}
@@ -132,7 +133,7 @@ func (p *pager) step(ctx context.Context) error {
 		// page will repeat, plus one to learn whether there is more.
 		limit = min(p.pageSize, p.maxLines-p.n+p.boundaryCount+1)
 	}
-	page, err := p.fetch(ctx, p.cur, p.currentEnd(), limit)
+	page, err := p.fetch(ctx, p.cur, end, limit)
 	if err != nil {
 		return err
 	}
@@ -146,8 +147,8 @@ func (p *pager) step(ctx context.Context) error {
 			p.split.mu.Unlock()
 		}()
 		if p.filterEnd {
-			end := p.end
-			page = slices.DeleteFunc(page, func(x model.LogEntry) bool { return !x.Time.Before(end) })
+			cut := p.end // end, or lower: another part took the rest meanwhile
+			page = slices.DeleteFunc(page, func(x model.LogEntry) bool { return !x.Time.Before(cut) })
 		}
 	}
 	res.Pages++
@@ -161,7 +162,7 @@ func (p *pager) step(ctx context.Context) error {
 	var last time.Time
 	cur := p.cur
 	c := chunk{page: page}
-	for _, r := range runsOf(page, nil) {
+	for _, r := range runsOf(page) {
 		from := r.start
 		for i := r.start; i < r.end; i++ {
 			e := &page[i]
@@ -281,9 +282,10 @@ func (c *chunk) add(start, end int) {
 	}
 }
 
-// runsOf appends to dst the runs of page: where an entry is earlier than
-// the one before it, a new run starts.
-func runsOf(page []model.LogEntry, dst []run) []run {
+// runsOf is the runs of page: where an entry is earlier than the one
+// before it, a new run starts.
+func runsOf(page []model.LogEntry) []run {
+	var dst []run
 	start := 0
 	for i := 1; i < len(page); i++ {
 		if page[i].Time.Before(page[i-1].Time) {

@@ -46,7 +46,7 @@ func TestMergeRunsIsAStableSortByTime(t *testing.T) {
 // merged is page in time order, as the pager merges a page it kept whole.
 func merged(page []model.LogEntry) []model.LogEntry {
 	c := chunk{page: page}
-	for _, r := range runsOf(page, nil) {
+	for _, r := range runsOf(page) {
 		c.add(r.start, r.end)
 	}
 	return c.appendMerged(nil)
